@@ -1,0 +1,149 @@
+package flowlib
+
+import (
+	"fmt"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's idiom: graph ops read like math.
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// Bijector is an invertible map with a tractable log-determinant.
+//
+// Forward maps data to latent (the normalizing direction), Inverse maps latent
+// to data. Each returns the transformed tensor, with the same shape as its
+// input [batchSize, ...], and log|det J| of the map it computed, with shape
+// [batchSize]: one value per example, never summed over the batch.
+//
+// Implementations create their variables in the scope they are given and must
+// use the same variables in both directions. Graph-building errors panic, as
+// everywhere in GoMLX; executors turn the panics into errors.
+type Bijector interface {
+	Forward(scope *model.Scope, x *Node) (y, logDet *Node)
+	Inverse(scope *model.Scope, y *Node) (x, logDet *Node)
+}
+
+// Named is implemented by bijectors that have a short snake_case name, used to
+// name their scope in a [Chain] and in error messages.
+type Named interface {
+	Name() string
+}
+
+// NameOf returns the name of a bijector: its Name method if it has one, else
+// "bijector".
+func NameOf(b Bijector) string {
+	if n, ok := b.(Named); ok {
+		return n.Name()
+	}
+	return "bijector"
+}
+
+// Chain composes bijectors: Forward applies Layers[0] first, Inverse undoes
+// them in reverse order, and the log-dets add (the chain rule for Jacobians:
+// det(AB) = det A · det B).
+//
+// Layer i lives in the sub-scope [Chain.LayerScopeName](i).
+type Chain struct {
+	Layers []Bijector
+}
+
+// NewChain returns the composition of layers, the first applied first in the
+// Forward (data → latent) direction.
+func NewChain(layers ...Bijector) *Chain {
+	return &Chain{Layers: layers}
+}
+
+// Name implements [Named].
+func (c *Chain) Name() string { return "chain" }
+
+// LayerScopeName is the sub-scope name of layer i, e.g. "03_affine_coupling".
+func (c *Chain) LayerScopeName(i int) string {
+	return fmt.Sprintf("%02d_%s", i, NameOf(c.Layers[i]))
+}
+
+// layerScope returns a fresh view of layer i's scope. At (not In) lets Forward
+// and Inverse enter the same scope more than once in one graph.
+func (c *Chain) layerScope(scope *model.Scope, i int) *model.Scope {
+	return scope.At("%s", c.LayerScopeName(i))
+}
+
+// Forward implements [Bijector].
+func (c *Chain) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
+	trace, logDets := c.ForwardTrace(scope, x)
+	return trace[len(trace)-1], sumLogDets(x, logDets)
+}
+
+// Inverse implements [Bijector].
+func (c *Chain) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+	trace, logDets := c.InverseTrace(scope, y)
+	return trace[len(trace)-1], sumLogDets(y, logDets)
+}
+
+// ForwardTrace runs Forward layer by layer and returns the tensor before the
+// first layer and after each one (len(Layers)+1 tensors), and each layer's
+// log-det. The notebooks draw it to show a flow warping space step by step.
+func (c *Chain) ForwardTrace(scope *model.Scope, x *Node) (trace, logDets []*Node) {
+	trace = []*Node{x}
+	for i, layer := range c.Layers {
+		var ld *Node
+		x, ld = layer.Forward(c.layerScope(scope, i), x)
+		checkLayerOutput(c, i, "Forward", trace[len(trace)-1], x, ld)
+		trace = append(trace, x)
+		logDets = append(logDets, ld)
+	}
+	return trace, logDets
+}
+
+// InverseTrace runs Inverse from the last layer to the first and returns the
+// tensor before the first inverted layer and after each one, and their log-dets.
+func (c *Chain) InverseTrace(scope *model.Scope, y *Node) (trace, logDets []*Node) {
+	trace = []*Node{y}
+	for i := len(c.Layers) - 1; i >= 0; i-- {
+		var ld *Node
+		y, ld = c.Layers[i].Inverse(c.layerScope(scope, i), y)
+		checkLayerOutput(c, i, "Inverse", trace[len(trace)-1], y, ld)
+		trace = append(trace, y)
+		logDets = append(logDets, ld)
+	}
+	return trace, logDets
+}
+
+// checkLayerOutput panics with a message naming the layer if a bijector broke
+// the contract (a shape change, or a log-det that is not one value per example).
+func checkLayerOutput(c *Chain, i int, direction string, in, out, logDet *Node) {
+	name := c.LayerScopeName(i)
+	if !out.Shape().Equal(in.Shape()) {
+		exceptions.Panicf("flowlib: layer %s %s changed the shape from %s to %s; bijectors must keep the shape",
+			name, direction, in.Shape(), out.Shape())
+	}
+	if logDet.Rank() != 1 || logDet.Shape().Dimensions[0] != in.Shape().Dimensions[0] {
+		exceptions.Panicf("flowlib: layer %s %s returned a log-det of shape %s, want [batchSize=%d] (one value per example)",
+			name, direction, logDet.Shape(), in.Shape().Dimensions[0])
+	}
+}
+
+// sumLogDets adds per-layer log-dets; an empty chain is the identity (log-det 0).
+func sumLogDets(x *Node, logDets []*Node) *Node {
+	if len(logDets) == 0 {
+		return Zeros(x.Graph(), batchShape(x))
+	}
+	total := logDets[0]
+	for _, ld := range logDets[1:] {
+		total = Add(total, ld)
+	}
+	return total
+}
+
+// Invert swaps the directions of a bijector: its Forward is b's Inverse. Use
+// it to put a layer defined in the generative direction into a flow.
+func Invert(b Bijector) Bijector { return inverted{b} }
+
+type inverted struct{ b Bijector }
+
+func (v inverted) Name() string { return "inverse_" + NameOf(v.b) }
+func (v inverted) Forward(scope *model.Scope, x *Node) (*Node, *Node) {
+	return v.b.Inverse(scope, x)
+}
+func (v inverted) Inverse(scope *model.Scope, y *Node) (*Node, *Node) {
+	return v.b.Forward(scope, y)
+}

@@ -1,0 +1,240 @@
+package flowlib
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/ml/layers"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// Mask selects the coordinates a coupling layer passes through unchanged
+// (true) and conditions on; the others (false) are transformed. A valid mask
+// has at least one of each.
+type Mask []bool
+
+// HalfMask keeps the first half of the coordinates, ⌈dim/2⌉ of them (the
+// "split in two halves" of NICE and RealNVP).
+func HalfMask(dim int) Mask {
+	m := make(Mask, dim)
+	for i := range (dim + 1) / 2 {
+		m[i] = true
+	}
+	return m
+}
+
+// AlternatingMask keeps the even coordinates 0, 2, 4, ... (RealNVP's
+// checkerboard pattern, flattened).
+func AlternatingMask(dim int) Mask {
+	m := make(Mask, dim)
+	for i := range m {
+		m[i] = i%2 == 0
+	}
+	return m
+}
+
+// Flip returns the complementary mask: the coordinates kept become the ones
+// transformed. Alternating a mask and its flip between layers lets every
+// coordinate be transformed.
+func (m Mask) Flip() Mask {
+	f := make(Mask, len(m))
+	for i, keep := range m {
+		f[i] = !keep
+	}
+	return f
+}
+
+// String shows the mask as 1s (kept) and 0s (transformed), e.g. "1100".
+func (m Mask) String() string {
+	var b strings.Builder
+	for _, keep := range m {
+		if keep {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	}
+	return b.String()
+}
+
+// Validate returns an error unless the mask keeps at least one coordinate and
+// transforms at least one.
+func (m Mask) Validate() error {
+	kept := 0
+	for _, keep := range m {
+		if keep {
+			kept++
+		}
+	}
+	if kept == 0 || kept == len(m) {
+		return fmt.Errorf("flowlib: mask %s must keep at least one coordinate and transform at least one", m)
+	}
+	return nil
+}
+
+// constant returns the mask as a [1, dim] tensor of 0s and 1s, with x's dtype.
+func (m Mask) constant(x *Node) *Node {
+	values := make([]float64, len(m))
+	for i, keep := range m {
+		if keep {
+			values[i] = 1
+		}
+	}
+	return Reshape(ConvertDType(Const(x.Graph(), values), x.DType()), 1, len(m))
+}
+
+func (m Mask) check(layer string, x *Node) {
+	requireVectors(layer, x, len(m))
+	if err := m.Validate(); err != nil {
+		exceptions.Panicf("%s: %v", layer, err)
+	}
+}
+
+// Conditioner is the neural network inside a coupling layer: it maps the
+// kept coordinates, x with the transformed ones zeroed, [batchSize, dim], to
+// outDim values per example, [batchSize, outDim]. It need not be invertible.
+type Conditioner func(scope *model.Scope, x *Node, outDim int) *Node
+
+// MLPConfig configures a multi-layer perceptron conditioner; create it with
+// [MLP] and finish with Done.
+type MLPConfig struct {
+	hidden     []int
+	activation activation.Type
+}
+
+// MLP starts a fully connected conditioner with the given hidden layer sizes
+// (e.g. MLP(64, 64)) and ReLU activations. Its output layer starts at zero, so
+// a coupling layer that uses it starts as the identity map: training begins
+// from the base distribution and no layer starts out scaling by exp(large).
+func MLP(hidden ...int) *MLPConfig {
+	return &MLPConfig{hidden: hidden, activation: activation.TypeRelu}
+}
+
+// Activation sets the activation by name ("relu", "tanh", "silu", "gelu", ...).
+func (c *MLPConfig) Activation(name string) *MLPConfig {
+	c.activation = activation.FromName(name)
+	return c
+}
+
+// Done returns the conditioner.
+func (c *MLPConfig) Done() Conditioner {
+	hidden, act := c.hidden, c.activation
+	return func(scope *model.Scope, x *Node, outDim int) *Node {
+		h := x
+		for i, size := range hidden {
+			h = layers.DenseWithBias(scope.At("hidden_%d", i), h, size)
+			h = activation.Apply(act, h)
+		}
+		return layers.DenseWithBias(scope.At("output").WithInitializer(initializer.Zero), h, outDim)
+	}
+}
+
+// AdditiveCoupling is NICE's coupling layer (Dinh et al. 2014,
+// https://arxiv.org/abs/1410.8516). With a the kept coordinates and b the
+// transformed ones:
+//
+//	Forward:  y_a = x_a,  y_b = x_b + t(x_a)
+//	Inverse:  x_a = y_a,  x_b = y_b − t(y_a)
+//
+// The Jacobian is triangular with ones on the diagonal: log|det J| = 0. The
+// layer preserves volume, so a NICE flow needs a scaling layer (e.g.
+// [ElementwiseAffine]) to change density.
+type AdditiveCoupling struct {
+	Mask        Mask
+	Conditioner Conditioner
+}
+
+// NewAdditiveCoupling returns an additive coupling layer.
+func NewAdditiveCoupling(mask Mask, conditioner Conditioner) *AdditiveCoupling {
+	return &AdditiveCoupling{Mask: mask, Conditioner: conditioner}
+}
+
+// Name implements [Named].
+func (c *AdditiveCoupling) Name() string { return "additive_coupling" }
+
+func (c *AdditiveCoupling) shift(scope *model.Scope, x *Node) *Node {
+	c.Mask.check("AdditiveCoupling", x)
+	keep := c.Mask.constant(x)
+	t := c.Conditioner(scope.At("conditioner"), Mul(x, keep), len(c.Mask))
+	return Mul(t, OneMinus(keep)) // Only the transformed coordinates move.
+}
+
+// Forward implements [Bijector].
+func (c *AdditiveCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
+	return Add(x, c.shift(scope, x)), Zeros(x.Graph(), batchShape(x))
+}
+
+// Inverse implements [Bijector]. y_a = x_a, so the shift is recomputed exactly.
+func (c *AdditiveCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+	return Sub(y, c.shift(scope, y)), Zeros(y.Graph(), batchShape(y))
+}
+
+// DefaultScaleBound bounds the log-scale of [AffineCoupling]: |s| < 3, so one
+// layer scales a coordinate by at most e³ ≈ 20 either way.
+const DefaultScaleBound = 3.0
+
+// AffineCoupling is RealNVP's coupling layer (Dinh et al. 2016,
+// https://arxiv.org/abs/1605.08803). With a the kept coordinates and b the
+// transformed ones, and the conditioner giving s and t from x_a:
+//
+//	Forward:  y_a = x_a,  y_b = x_b · exp(s(x_a)) + t(x_a),   log|det J| = Σ s(x_a)
+//	Inverse:  x_a = y_a,  x_b = (y_b − t(y_a)) · exp(−s(y_a)), log|det J| = −Σ s(y_a)
+//
+// The Jacobian ∂y/∂x is triangular (y_a does not depend on x_b) with diagonal
+// 1 on a and exp(s) on b, so its log-determinant is the sum of s: no O(D³)
+// determinant, and s and t can be any network.
+//
+// The raw log-scale r from the conditioner is bounded smoothly as
+// s = B · tanh(r / B), with B = ScaleBound: near zero s ≈ r, and s never
+// exceeds ±B, so one bad step cannot make exp(s) overflow.
+type AffineCoupling struct {
+	Mask        Mask
+	Conditioner Conditioner
+	ScaleBound  float64
+}
+
+// NewAffineCoupling returns an affine coupling layer with [DefaultScaleBound].
+func NewAffineCoupling(mask Mask, conditioner Conditioner) *AffineCoupling {
+	return &AffineCoupling{Mask: mask, Conditioner: conditioner, ScaleBound: DefaultScaleBound}
+}
+
+// Name implements [Named].
+func (c *AffineCoupling) Name() string { return "affine_coupling" }
+
+// scaleAndShift computes s and t from the kept coordinates of x, zero on them.
+func (c *AffineCoupling) scaleAndShift(scope *model.Scope, x *Node) (logScale, shift *Node) {
+	c.Mask.check("AffineCoupling", x)
+	dim := len(c.Mask)
+	keep := c.Mask.constant(x)
+	transform := OneMinus(keep)
+	h := c.Conditioner(scope.At("conditioner"), Mul(x, keep), 2*dim)
+	if !h.Shape().Equal(shapes.Make(x.DType(), x.Shape().Dimensions[0], 2*dim)) {
+		exceptions.Panicf("AffineCoupling: conditioner returned shape %s, want [%d, %d]", h.Shape(), x.Shape().Dimensions[0], 2*dim)
+	}
+	raw := SliceAxis(h, 1, AxisRange(0, dim))
+	shift = SliceAxis(h, 1, AxisRange(dim, 2*dim))
+	bound := c.ScaleBound
+	if bound <= 0 {
+		bound = DefaultScaleBound
+	}
+	logScale = MulScalar(Tanh(DivScalar(raw, bound)), bound)
+	return Mul(logScale, transform), Mul(shift, transform)
+}
+
+// Forward implements [Bijector].
+func (c *AffineCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
+	s, t := c.scaleAndShift(scope, x)
+	// On kept coordinates s = t = 0, so y = x there exactly.
+	return Add(Mul(x, Exp(s)), t), ReduceSum(s, 1)
+}
+
+// Inverse implements [Bijector].
+func (c *AffineCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+	s, t := c.scaleAndShift(scope, y)
+	return Mul(Sub(y, t), Exp(Neg(s))), Neg(ReduceSum(s, 1))
+}

@@ -1,0 +1,224 @@
+package data
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// maxCSVLine is the longest line ReadCSV accepts. bufio.Scanner's default
+// (64 KiB) is too small for wide data: 10,000 columns of "-0.123456" are
+// about 100 KB.
+const maxCSVLine = 16 << 20
+
+// LoadCSV reads N×D numeric data from the CSV file at path, one example per
+// line. See ReadCSV for the format and the checks made; wantDim > 0 also
+// requires exactly wantDim columns, and wantDim ≤ 0 accepts any width.
+// Errors name the file, and the line and column where that makes sense.
+func LoadCSV(path string, wantDim int) (*Samples, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: cannot read CSV file: %w; check the path (a relative path starts from the working directory)", err)
+	}
+	defer f.Close() // read-only, so a Close error cannot lose data
+	return ReadCSV(f, path, wantDim)
+}
+
+// ReadCSV is LoadCSV reading from r; name identifies the input in error
+// messages (usually a file name).
+//
+// The format is deliberately simple, covering what numeric exports produce:
+// fields separated by commas, with spaces around them ignored; blank lines
+// skipped; and an optional header row, recognised when none of the fields of
+// the first non-blank line is a number. Quoted fields are not supported.
+//
+// Every data row must have as many fields as the first one (and as the
+// header, if any), every field must be a number that fits in a float32, and
+// NaN and ±Inf are rejected: a single non-finite value turns every loss and
+// gradient of a flow into NaN, so it is better caught here, with its line
+// and column, than discovered after a failed training run.
+func ReadCSV(r io.Reader, name string, wantDim int) (*Samples, error) {
+	if name == "" {
+		name = "<input>"
+	}
+	fail := func(format string, args ...any) (*Samples, error) {
+		return nil, fmt.Errorf("data: %s: "+format, append([]any{name}, args...)...)
+	}
+
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxCSVLine)
+	var (
+		s          = &Samples{Dim: -1} // Dim is set by the first data row
+		lineNo     int
+		sawContent bool     // whether a non-blank line was seen yet
+		header     []string // the header's fields, if there is one
+		headerLine int
+		firstLine  int // line of the first data row
+	)
+	for sc.Scan() {
+		lineNo++
+		line := sc.Text()
+		if lineNo == 1 {
+			line = strings.TrimPrefix(line, "\ufeff") // byte-order mark some editors write
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		fields := strings.Split(line, ",")
+		for i, f := range fields {
+			fields[i] = strings.TrimSpace(f)
+		}
+		if !sawContent {
+			sawContent = true
+			if isHeader(fields) {
+				header, headerLine = fields, lineNo
+				continue
+			}
+		}
+
+		if s.Dim < 0 {
+			s.Dim, firstLine = len(fields), lineNo
+			if header != nil && len(header) != s.Dim {
+				return fail("the header (line %d) has %d columns but the first data row (line %d) has %d fields; "+
+					"give every column one name", headerLine, len(header), lineNo, s.Dim)
+			}
+		} else if len(fields) != s.Dim {
+			what := fmt.Sprintf("column %d is missing", len(fields)+1)
+			if len(fields) > s.Dim {
+				what = fmt.Sprintf("column %d is extra", s.Dim+1)
+			}
+			return fail("ragged row at line %d: expected %d fields (as on line %d) but got %d, %s; "+
+				"every row needs the same number of columns", lineNo, s.Dim, firstLine, len(fields), what)
+		}
+
+		for i, f := range fields {
+			col := i + 1
+			v, err := strconv.ParseFloat(f, 32)
+			switch {
+			case f == "":
+				return fail("empty value at line %d column %d; fill it in or remove the row", lineNo, col)
+			case errors.Is(err, strconv.ErrRange):
+				return fail("value %q at line %d column %d is outside the float32 range (±3.4e38); rescale the data",
+					f, lineNo, col)
+			case err != nil:
+				return fail("not a number: %q at line %d column %d; fix the value or remove the row", f, lineNo, col)
+			case math.IsNaN(v) || math.IsInf(v, 0):
+				return fail("NaN/Inf at line %d column %d; flows need finite data: remove or impute these rows",
+					lineNo, col)
+			}
+			s.Values = append(s.Values, float32(v))
+		}
+		s.N++
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fail("line %d is longer than %d MiB; is this really a CSV file?", lineNo+1, maxCSVLine>>20)
+		}
+		return fail("read error after line %d: %w", lineNo, err)
+	}
+
+	if s.N == 0 {
+		if header != nil {
+			return fail("no data rows: only a header row (line %d); add rows of numbers below it", headerLine)
+		}
+		return fail("no data rows: the input is empty; add rows of numbers, one example per line")
+	}
+	if wantDim > 0 && s.Dim != wantDim {
+		return fail("data has %d columns but the model expects %d; load the matching file or build the model with dimension %d",
+			s.Dim, wantDim, s.Dim)
+	}
+	return s, nil
+}
+
+// isHeader reports whether the first row is a header: no field is a
+// number. Requiring all fields to be non-numeric (rather than any) means a
+// typo in the first data row, such as "1.5,2,x", is reported as a bad value
+// instead of being silently dropped as a "header".
+func isHeader(fields []string) bool {
+	for _, f := range fields {
+		_, err := strconv.ParseFloat(f, 64)
+		if err == nil || errors.Is(err, strconv.ErrRange) {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteCSV writes s as CSV: a header row "x0,x1,...", then one row per
+// example with values formatted like "%.6g" (six significant digits, enough
+// to round-trip data that is itself only a few digits accurate while
+// keeping files small). ReadCSV reads the result back.
+func WriteCSV(w io.Writer, s *Samples) error {
+	if err := checkWritable(s); err != nil {
+		return fmt.Errorf("data: WriteCSV: %w", err)
+	}
+	if err := writeCSV(w, s); err != nil {
+		return fmt.Errorf("data: WriteCSV: %w", err)
+	}
+	return nil
+}
+
+// SaveCSV writes s to the file at path in the format of WriteCSV, creating
+// or truncating it.
+func SaveCSV(path string, s *Samples) error {
+	// Check first, so that invalid samples do not leave an empty file behind.
+	if err := checkWritable(s); err != nil {
+		return fmt.Errorf("data: SaveCSV(%s): %w", path, err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("data: cannot create CSV file: %w", err)
+	}
+	if err := writeCSV(f, s); err != nil {
+		f.Close()
+		return fmt.Errorf("data: writing %s: %w", path, err)
+	}
+	// Close can report a failed write (a full disk, say), so its error matters.
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("data: closing %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkWritable reports samples that WriteCSV cannot write.
+func checkWritable(s *Samples) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if s.Dim == 0 {
+		return errors.New("samples have Dim 0, there are no columns to write")
+	}
+	return nil
+}
+
+// writeCSV does the work of WriteCSV on samples already checked.
+func writeCSV(w io.Writer, s *Samples) error {
+	bw := bufio.NewWriter(w)
+	for j := range s.Dim {
+		if j > 0 {
+			bw.WriteByte(',')
+		}
+		fmt.Fprintf(bw, "x%d", j)
+	}
+	bw.WriteByte('\n')
+	var buf []byte // reused for every row, to avoid an allocation per value
+	for i := range s.N {
+		buf = buf[:0]
+		for j, v := range s.Row(i) {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendFloat(buf, float64(v), 'g', 6, 64)
+		}
+		buf = append(buf, '\n')
+		bw.Write(buf)
+	}
+	// A bufio.Writer remembers its first error and returns it from every
+	// later call, so checking Flush is enough.
+	return bw.Flush()
+}

@@ -1,0 +1,37 @@
+// Package data provides the datasets used throughout flowbook: toy 2D
+// distributions to train normalizing flows on, and plain CSV loading and
+// saving for your own data.
+//
+// All data is held in a [Samples] value: N examples of dimension Dim, stored
+// row-major in one []float32, the layout the model code feeds to tensors.
+//
+// # Toy datasets
+//
+// [Toy] draws n points from one of the named 2D distributions listed by
+// [Names] ("moons", "circles", "8gaussians", "checkerboard", "spirals",
+// "pinwheel", "rings"). Every dataset is centred near the origin and lies
+// roughly within [-4, 4]², so one model configuration fits them all. Draws are
+// reproducible: the same name, n and seed give the same points.
+//
+//	train, err := data.Toy("moons", 10000, 1)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//
+// # Known densities
+//
+// For some datasets the true density is known in closed form, and
+// [TrueLogDensity] returns it. That turns a vague "the samples look right"
+// into a number: a model q trained on data from p can do no better, on
+// average, than E_p[log p], and the gap E_p[log p] - E_p[log q] is exactly the
+// KL divergence KL(p‖q) ≥ 0. [MeanTrueLogLikelihood] estimates E_p[log p] on a
+// sample, to compare with the model's mean test log-likelihood.
+//
+// # CSV files
+//
+// [LoadCSV] and [ReadCSV] read numeric CSV (an optional header row, then one
+// example per line) and check it thoroughly: ragged rows, text in numeric
+// columns and NaN/Inf values are reported with file, line and column, because
+// a flow trained on bad data fails late and obscurely. [SaveCSV] and
+// [WriteCSV] write the same format back.
+package data

@@ -1,0 +1,90 @@
+package data
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Samples is N×Dim float data stored row-major: Values[i*Dim+j] is
+// coordinate j of example i. One flat slice (rather than [][]float32) is what
+// tensor libraries expect, so it can be handed to the model without copying.
+type Samples struct {
+	Values []float32
+	N, Dim int
+}
+
+// Row returns example i as a view into s.Values: changing it changes s.
+// The slice's capacity is capped at Dim, so appending to it can never
+// overwrite the next example.
+func (s *Samples) Row(i int) []float32 {
+	start := i * s.Dim
+	return s.Values[start : start+s.Dim : start+s.Dim]
+}
+
+// Split shuffles the examples with a generator seeded by seed and returns
+// the last round(testFraction·N) of them as test and the rest as train.
+// Both are fresh copies; s is left unchanged. The same seed always gives the
+// same split. When N ≥ 2 each part gets at least one example, so neither
+// can be empty by accident of rounding.
+//
+// Split panics if testFraction is not strictly between 0 and 1: that is a
+// programming error, not a property of the data.
+func (s *Samples) Split(testFraction float64, seed uint64) (train, test *Samples) {
+	if !(testFraction > 0 && testFraction < 1) { // also rejects NaN
+		panic(fmt.Sprintf("data: Samples.Split: testFraction must be in (0, 1), got %v", testFraction))
+	}
+	nTest := int(math.Round(testFraction * float64(s.N)))
+	if s.N >= 2 {
+		nTest = min(max(nTest, 1), s.N-1)
+	}
+	order := newRNG(seed).Perm(s.N)
+	train = s.gather(order[:s.N-nTest])
+	test = s.gather(order[s.N-nTest:])
+	return train, test
+}
+
+// gather copies the listed rows, in that order, into new Samples.
+func (s *Samples) gather(rows []int) *Samples {
+	out := &Samples{Values: make([]float32, 0, len(rows)*s.Dim), N: len(rows), Dim: s.Dim}
+	for _, i := range rows {
+		out.Values = append(out.Values, s.Row(i)...)
+	}
+	return out
+}
+
+// Float64 returns a copy of the data as one []float64 per example, the shape
+// plotting libraries usually want.
+func (s *Samples) Float64() [][]float64 {
+	rows := make([][]float64, s.N)
+	for i := range rows {
+		row := make([]float64, s.Dim)
+		for j, v := range s.Row(i) {
+			row[j] = float64(v)
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
+// check reports whether s is internally consistent, so that functions taking
+// user-built Samples fail with a message instead of an index panic.
+func (s *Samples) check() error {
+	switch {
+	case s == nil:
+		return fmt.Errorf("samples are nil")
+	case s.N < 0 || s.Dim < 0:
+		return fmt.Errorf("samples have negative size N=%d Dim=%d", s.N, s.Dim)
+	case len(s.Values) != s.N*s.Dim:
+		return fmt.Errorf("samples have %d values but N×Dim = %d×%d = %d", len(s.Values), s.N, s.Dim, s.N*s.Dim)
+	}
+	return nil
+}
+
+// newRNG returns the generator used for everything random in this package.
+// PCG is fast and has a specified algorithm, so a seed gives the same stream
+// on every platform and Go version; the second word is just a scrambled copy
+// of the seed, so that one number is all a learner has to remember.
+func newRNG(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}

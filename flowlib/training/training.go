@@ -1,0 +1,382 @@
+// Package training fits a [flowlib.Flow] to data by maximum likelihood, on
+// GoMLX's train package: Adam, a cosine learning-rate schedule, gradient
+// clipping by global norm, a progress bar (terminal or notebook), periodic
+// evaluation on held-out data in nats and bits/dim, checkpoints that can be
+// restored and resumed, and a clear stop on NaN or Inf.
+//
+// The loss is the negative log-likelihood of a batch, averaged over examples,
+// in nats: −(1/B) Σ_b log p(x_b). Divided by D·ln 2 it becomes bits per
+// dimension, the unit image models report.
+package training
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/ml/train/optimizer/cosineschedule"
+	"github.com/gomlx/gomlx/ui/commandline"
+
+	"github.com/flowbook/flowbook/flowlib"
+	"github.com/flowbook/flowbook/flowlib/data"
+)
+
+// Hyperparameters, stored in the model.Store (and so in checkpoints) by Run,
+// with their defaults.
+const (
+	// ParamSteps (int, default 2000) is the number of training steps in total;
+	// a resumed run continues up to it.
+	ParamSteps = "train_steps"
+	// ParamBatchSize (int, default 256) is the number of examples per step.
+	ParamBatchSize = "batch_size"
+	// ParamLearningRate (float64, default 1e-3) is Adam's peak learning rate; the
+	// same key as GoMLX's optimizer.ParamLearningRate.
+	ParamLearningRate = "learning_rate"
+	// ParamCosineSchedule (bool, default true) anneals the learning rate to 1%
+	// of its peak along half a cosine over the run.
+	ParamCosineSchedule = "cosine_schedule"
+	// ParamClipGradNorm (float64, default 10; 0 turns it off) rescales the
+	// gradient when its global L2 norm exceeds this value.
+	ParamClipGradNorm = "clip_grad_norm"
+)
+
+// Config of a training run; create it with [New] and start it with Run.
+type Config struct {
+	backend compute.Backend
+	store   *model.Store
+	flow    *flowlib.Flow
+	train   *data.Samples
+
+	steps, batchSize int
+	learningRate     float64
+	cosine           bool
+	clipNorm         float64
+	seed             uint64
+
+	test            *data.Samples
+	evalEvery       int
+	checkpointDir   string
+	checkpointEvery int
+	progressBar     bool
+	log             io.Writer
+	afterEval       func(EvalPoint)
+	maxSeconds      float64
+}
+
+// New configures training of flow, whose variables live in store, on the
+// training samples.
+func New(backend compute.Backend, store *model.Store, flow *flowlib.Flow, trainData *data.Samples) *Config {
+	return &Config{backend: backend, store: store, flow: flow, train: trainData,
+		steps: 2000, batchSize: 256, learningRate: 1e-3, cosine: true, clipNorm: 10, seed: 1,
+		log: os.Stdout}
+}
+
+// Steps sets the total number of training steps.
+func (c *Config) Steps(n int) *Config { c.steps = n; return c }
+
+// BatchSize sets the number of examples per step.
+func (c *Config) BatchSize(n int) *Config { c.batchSize = n; return c }
+
+// LearningRate sets Adam's (peak) learning rate.
+func (c *Config) LearningRate(lr float64) *Config { c.learningRate = lr; return c }
+
+// CosineSchedule turns the cosine learning-rate annealing on or off.
+func (c *Config) CosineSchedule(on bool) *Config { c.cosine = on; return c }
+
+// ClipGradNorm sets the largest global gradient norm (0 disables clipping).
+func (c *Config) ClipGradNorm(maxNorm float64) *Config { c.clipNorm = maxNorm; return c }
+
+// Seed fixes the order in which batches are drawn.
+func (c *Config) Seed(seed uint64) *Config { c.seed = seed; return c }
+
+// Eval evaluates the mean negative log-likelihood of test every n steps and
+// at the end.
+func (c *Config) Eval(test *data.Samples, every int) *Config {
+	c.test, c.evalEvery = test, every
+	return c
+}
+
+// OnEval calls fn after every evaluation (e.g. to redraw a plot in a notebook).
+func (c *Config) OnEval(fn func(EvalPoint)) *Config { c.afterEval = fn; return c }
+
+// Checkpoint saves the model in dir every n steps and at the end. If dir
+// already holds a checkpoint, Run restores it first and resumes from its step.
+func (c *Config) Checkpoint(dir string, every int) *Config {
+	c.checkpointDir, c.checkpointEvery = dir, every
+	return c
+}
+
+// ProgressBar turns GoMLX's progress bar on or off (it adapts to terminals
+// and notebooks). It is off by default.
+func (c *Config) ProgressBar(on bool) *Config { c.progressBar = on; return c }
+
+// Log sets where evaluation lines go (default os.Stdout; nil silences them).
+func (c *Config) Log(w io.Writer) *Config { c.log = w; return c }
+
+// MaxDuration stops training early, after the step that crosses d.
+func (c *Config) MaxDuration(d time.Duration) *Config { c.maxSeconds = d.Seconds(); return c }
+
+// EvalPoint is one evaluation on held-out data.
+type EvalPoint struct {
+	Step int
+	// NLL is the mean negative log-likelihood in nats; BitsPerDim the same in
+	// bits per coordinate.
+	NLL, BitsPerDim float64
+	Elapsed         time.Duration
+}
+
+// Result summarises a run.
+type Result struct {
+	// FirstStep and LastStep are the global steps where the run started and ended.
+	FirstStep, LastStep int
+	// TrainNLL is the moving average of the training loss at the end, in nats.
+	TrainNLL float64
+	Evals    []EvalPoint
+	Duration time.Duration
+	// StepsPerSecond measures training steps only (evaluations excluded).
+	StepsPerSecond float64
+}
+
+// BitsPerDim converts a negative log-likelihood in nats per example to bits
+// per dimension: nll / (dim · ln 2).
+func BitsPerDim(nllNats float64, dim int) float64 {
+	return nllNats / (float64(dim) * math.Ln2)
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.train == nil || c.train.N == 0:
+		return errors.New("training: no training data (0 examples)")
+	case c.steps < 1:
+		return fmt.Errorf("training: steps must be at least 1, got %d", c.steps)
+	case c.batchSize < 1:
+		return fmt.Errorf("training: batch size must be at least 1, got %d", c.batchSize)
+	case !(c.learningRate > 0):
+		return fmt.Errorf("training: learning rate must be positive, got %g", c.learningRate)
+	case c.clipNorm < 0:
+		return fmt.Errorf("training: gradient clipping norm must be >= 0, got %g", c.clipNorm)
+	}
+	if err := checkFinite("training data", c.train); err != nil {
+		return err
+	}
+	if c.test != nil {
+		if c.test.Dim != c.train.Dim {
+			return fmt.Errorf("training: test data has dimension %d but training data has %d", c.test.Dim, c.train.Dim)
+		}
+		if err := checkFinite("test data", c.test); err != nil {
+			return err
+		}
+	}
+	if event := c.flow.Base.EventShape(); len(event) != 1 || event[0] != c.train.Dim {
+		return fmt.Errorf("training: the flow's base distribution has event shape %v but the data has dimension %d", event, c.train.Dim)
+	}
+	return nil
+}
+
+func checkFinite(what string, s *data.Samples) error {
+	for i, v := range s.Values {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("training: %s has a non-finite value (%v) in example %d, coordinate %d; remove or impute it", what, v, i/s.Dim, i%s.Dim)
+		}
+	}
+	return nil
+}
+
+// Run trains and returns a summary. It stops with an error, naming the step
+// and the first layer where non-finite values appear, if the loss becomes NaN
+// or Inf.
+func (c *Config) Run() (*Result, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	root := c.store.RootScope()
+	root.SetParam(ParamSteps, c.steps)
+	root.SetParam(ParamBatchSize, c.batchSize)
+	root.SetParam(ParamLearningRate, c.learningRate)
+	root.SetParam(ParamCosineSchedule, c.cosine)
+	root.SetParam(ParamClipGradNorm, c.clipNorm)
+
+	var handler *checkpoint.Handler
+	if c.checkpointDir != "" {
+		var err error
+		handler, err = checkpoint.Build(c.store).Dir(c.checkpointDir).Keep(2).Done()
+		if err != nil {
+			return nil, fmt.Errorf("training: checkpoint directory %q: %w", c.checkpointDir, err)
+		}
+	}
+
+	lr, cosine, steps := c.learningRate, c.cosine, c.steps
+	modelFn := func(scope *model.Scope, x *Node) *Node {
+		g := x.Graph()
+		if cosine && scope.IsTraining(g) {
+			cosineschedule.New(scope, g, x.DType()).LearningRate(lr).MinLearningRate(lr / 100).
+				PeriodSteps(steps).Done()
+		}
+		return Neg(c.flow.LogProb(scope, x)) // Per-example NLL, [batchSize].
+	}
+	meanLoss := func(_, predictions []*Node) *Node { return ReduceAllMean(predictions[0]) }
+	opt := &clippedAdam{inner: optimizer.Adam().LearningRate(lr).Done(), maxNorm: c.clipNorm}
+	trainer := train.NewTrainer(c.backend, c.store, modelFn, meanLoss, opt, nil, nil)
+	loop := train.NewLoop(trainer)
+	if c.progressBar {
+		commandline.AttachProgressBar(loop)
+	}
+	ds := &batches{samples: c.train, batchSize: c.batchSize, rng: rand.New(rand.NewPCG(c.seed, 0xba7c4))}
+
+	result := &Result{FirstStep: int(optimizer.GetGlobalStep(c.store))}
+	start := time.Now()
+	var evalTime time.Duration
+	evaluate := func(step int) error {
+		if c.test == nil {
+			return nil
+		}
+		t0 := time.Now()
+		meanLogProb, err := MeanLogProb(c.backend, c.store, c.flow, c.test)
+		if err != nil {
+			return err
+		}
+		evalTime += time.Since(t0)
+		p := EvalPoint{Step: step, NLL: -meanLogProb, BitsPerDim: BitsPerDim(-meanLogProb, c.test.Dim), Elapsed: time.Since(start)}
+		result.Evals = append(result.Evals, p)
+		if c.log != nil {
+			fmt.Fprintf(c.log, "step %6d  test NLL %.4f nats  (%.4f bits/dim)  [%s]\n", p.Step, p.NLL, p.BitsPerDim, p.Elapsed.Round(time.Millisecond))
+		}
+		if c.afterEval != nil {
+			c.afterEval(p)
+		}
+		return nil
+	}
+
+	loop.OnStep("flowbook_nan_check", -100, func(loop *train.Loop, metrics []*tensors.Tensor) error {
+		loss := tensors.ToScalar[float32](metrics[0])
+		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+			return c.diagnoseNonFinite(loop.LoopStep, float64(loss), ds.last)
+		}
+		return nil
+	})
+	if c.evalEvery > 0 {
+		train.EveryNSteps(loop, c.evalEvery, "flowbook_eval", 50, func(loop *train.Loop, _ []*tensors.Tensor) error {
+			return evaluate(loop.LoopStep + 1)
+		})
+	}
+	if handler != nil && c.checkpointEvery > 0 {
+		train.EveryNSteps(loop, c.checkpointEvery, "flowbook_checkpoint", 100, handler.SaveOnStepFn)
+	}
+	if c.maxSeconds > 0 {
+		loop.OnStep("flowbook_time_limit", 200, func(loop *train.Loop, _ []*tensors.Tensor) error {
+			if time.Since(start).Seconds() > c.maxSeconds {
+				return errTimeUp
+			}
+			return nil
+		})
+	}
+
+	metrics, err := loop.RunToGlobalStep(ds, c.steps)
+	if err != nil && !errors.Is(err, errTimeUp) {
+		var nf *NonFiniteError
+		if errors.As(err, &nf) {
+			return nil, nf
+		}
+		return nil, fmt.Errorf("training: %w", err)
+	}
+	result.LastStep = int(optimizer.GetGlobalStep(c.store))
+	trainTime := time.Since(start) - evalTime
+	if n := result.LastStep - result.FirstStep; n > 0 {
+		result.StepsPerSecond = float64(n) / trainTime.Seconds()
+	}
+	if len(metrics) > 1 {
+		result.TrainNLL = float64(tensors.ToScalar[float32](metrics[1]))
+	}
+	if c.test != nil && (len(result.Evals) == 0 || result.Evals[len(result.Evals)-1].Step != result.LastStep) {
+		if err := evaluate(result.LastStep); err != nil {
+			return nil, err
+		}
+	}
+	if handler != nil {
+		if err := handler.Save(); err != nil {
+			return nil, fmt.Errorf("training: saving checkpoint: %w", err)
+		}
+	}
+	result.Duration = time.Since(start)
+	return result, nil
+}
+
+var errTimeUp = errors.New("time limit reached")
+
+// batches is a train.Dataset of random mini-batches drawn from samples,
+// reshuffled every epoch, forever.
+type batches struct {
+	samples   *data.Samples
+	batchSize int
+	rng       *rand.Rand
+	last      []float32 // the most recent batch, kept to diagnose a NaN
+}
+
+func (b *batches) Name() string { return "train" }
+
+func (b *batches) Iter() iter.Seq2[train.Batch, error] {
+	return func(yield func(train.Batch, error) bool) {
+		n, dim := b.samples.N, b.samples.Dim
+		size := min(b.batchSize, n)
+		for {
+			order := b.rng.Perm(n)
+			for start := 0; start+size <= n; start += size {
+				flat := make([]float32, size*dim)
+				for i, idx := range order[start : start+size] {
+					copy(flat[i*dim:(i+1)*dim], b.samples.Row(idx))
+				}
+				b.last = flat
+				batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, size, dim)}}
+				if !yield(batch, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// clippedAdam is Adam with the gradient rescaled to a global L2 norm of at
+// most maxNorm (Pascanu et al. 2013): one rare huge gradient, common early in
+// flow training, then cannot throw the weights far away.
+type clippedAdam struct {
+	inner   optimizer.Interface
+	maxNorm float64
+}
+
+type withGradients interface {
+	UpdateGraphWithGradients(scope *model.Scope, grads []*Node, lossDType dtypes.DType)
+}
+
+func (o *clippedAdam) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
+	inner, ok := o.inner.(withGradients)
+	if o.maxNorm <= 0 || !ok {
+		o.inner.UpdateGraph(scope, g, loss)
+		return
+	}
+	grads := scope.BuildTrainableVariablesGradientsGraph(loss)
+	sumSquares := ScalarZero(g, loss.DType())
+	for _, gr := range grads {
+		sumSquares = Add(sumSquares, ConvertDType(ReduceAllSum(Square(gr)), loss.DType()))
+	}
+	norm := Sqrt(sumSquares)
+	factor := Min(ScalarOne(g, loss.DType()), Div(Scalar(g, loss.DType(), o.maxNorm), AddScalar(norm, 1e-12)))
+	for i, gr := range grads {
+		grads[i] = Mul(gr, ConvertDType(factor, gr.DType()))
+	}
+	inner.UpdateGraphWithGradients(scope, grads, loss.DType())
+}
+
+func (o *clippedAdam) Clear(scope *model.Scope) error { return o.inner.Clear(scope) }
