@@ -72,7 +72,7 @@ func NewWithConfig(config string) (compute.Backend, error) {
 		return gobackend.New("")
 	case "xla", "stablehlo", "hlo", "shlo", "pjrt":
 		if xlaConstructor == nil {
-			return nil, fmt.Errorf("backend %q: this binary was built without XLA support (built with -tags noxla or CGO_ENABLED=0); rebuild with cgo enabled, or unset %s to use the pure-Go backend", config, EnvVar)
+			return nil, fmt.Errorf("backend %q: this binary was built without XLA support (-tags noxla or CGO_ENABLED=0), so it cannot load a PJRT plugin; rebuild with cgo enabled, or unset %s to use the pure-Go backend", config, EnvVar)
 		}
 		return xlaConstructor(pluginConfig)
 	default:
