@@ -95,7 +95,9 @@ func (explodingLayer) Forward(scope *model.Scope, x *Node) (*Node, *Node) {
 	y := Mul(x, Mul(w, w)) // 1e60 overflows float32: Inf.
 	return y, ReduceSum(ZerosLike(x), 1)
 }
-func (explodingLayer) Inverse(scope *model.Scope, y *Node) (*Node, *Node) { return y, ReduceSum(ZerosLike(y), 1) }
+func (explodingLayer) Inverse(scope *model.Scope, y *Node) (*Node, *Node) {
+	return y, ReduceSum(ZerosLike(y), 1)
+}
 
 // TestNonFiniteLossStopsWithLayerName checks the NaN/Inf guard: training
 // stops at once with an error naming the step and the layer.
