@@ -231,8 +231,12 @@ func (c *Config) Run() (*Result, error) {
 	opt := &clippedAdam{inner: optimizer.Adam().LearningRate(lr).Done(), maxNorm: c.clipNorm}
 	trainer := train.NewTrainer(c.backend, c.store, modelFn, meanLoss, opt, nil, nil)
 	loop := train.NewLoop(trainer)
+	var lastLoss float64 // The batch loss in nats, shown in bits/dim next to the progress bar.
 	if c.progressBar {
-		commandline.AttachProgressBar(loop)
+		dim := c.train.Dim
+		commandline.AttachProgressBar(loop, func() (string, string) {
+			return "bits/dim", fmt.Sprintf("%.4f", BitsPerDim(lastLoss, dim))
+		})
 	}
 	ds := &batches{samples: c.train, batchSize: c.batchSize, rng: rand.New(rand.NewPCG(c.seed, 0xba7c4))}
 
@@ -262,6 +266,7 @@ func (c *Config) Run() (*Result, error) {
 
 	loop.OnStep("flowbook_nan_check", -100, func(loop *train.Loop, metrics []*tensors.Tensor) error {
 		loss := tensors.ToScalar[float32](metrics[0])
+		lastLoss = float64(loss)
 		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 			return c.diagnoseNonFinite(loop.LoopStep, float64(loss), ds.last)
 		}
