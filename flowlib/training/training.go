@@ -277,8 +277,12 @@ func (c *Config) Run() (*Result, error) {
 			return evaluate(loop.LoopStep + 1)
 		})
 	}
+	savedStep := -1
 	if handler != nil && c.checkpointEvery > 0 {
-		train.EveryNSteps(loop, c.checkpointEvery, "flowbook_checkpoint", 100, handler.SaveOnStepFn)
+		train.EveryNSteps(loop, c.checkpointEvery, "flowbook_checkpoint", 100, func(*train.Loop, []*tensors.Tensor) error {
+			savedStep = int(optimizer.GetGlobalStep(c.store))
+			return handler.Save()
+		})
 	}
 	if c.maxSeconds > 0 {
 		loop.OnStep("flowbook_time_limit", 200, func(loop *train.Loop, _ []*tensors.Tensor) error {
@@ -310,7 +314,7 @@ func (c *Config) Run() (*Result, error) {
 			return nil, err
 		}
 	}
-	if handler != nil {
+	if handler != nil && savedStep != result.LastStep {
 		if err := handler.Save(); err != nil {
 			return nil, fmt.Errorf("training: saving checkpoint: %w", err)
 		}
