@@ -150,9 +150,9 @@ func isHeader(fields []string) bool {
 }
 
 // WriteCSV writes s as CSV: a header row "x0,x1,...", then one row per
-// example with values formatted like "%.6g" (six significant digits, enough
-// to round-trip data that is itself only a few digits accurate while
-// keeping files small). ReadCSV reads the result back.
+// example, each value as the shortest decimal that reads back as the same
+// float32, so ReadCSV recovers the samples exactly (a held-out set saved
+// after training evaluates to the same log-likelihood when loaded again).
 func WriteCSV(w io.Writer, s *Samples) error {
 	if err := checkWritable(s); err != nil {
 		return fmt.Errorf("data: WriteCSV: %w", err)
@@ -213,7 +213,7 @@ func writeCSV(w io.Writer, s *Samples) error {
 			if j > 0 {
 				buf = append(buf, ',')
 			}
-			buf = strconv.AppendFloat(buf, float64(v), 'g', 6, 64)
+			buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
 		}
 		buf = append(buf, '\n')
 		bw.Write(buf)

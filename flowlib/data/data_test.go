@@ -264,7 +264,7 @@ func TestCSVRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertSameTo6Digits(t, got, tc.s)
+			assertExact(t, got, tc.s)
 		})
 	}
 
@@ -277,22 +277,21 @@ func TestCSVRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertSameTo6Digits(t, got, moons)
+		assertExact(t, got, moons)
 	})
 }
 
-// assertSameTo6Digits checks that got and want have the same shape and the
-// same values when both are printed with six significant digits.
-func assertSameTo6Digits(t *testing.T, got, want *data.Samples) {
+// assertExact checks that got and want have the same shape and exactly the
+// same float32 values (WriteCSV writes the shortest decimal that reads back
+// as the same float32).
+func assertExact(t *testing.T, got, want *data.Samples) {
 	t.Helper()
 	if got.N != want.N || got.Dim != want.Dim {
 		t.Fatalf("read back %d×%d, wrote %d×%d", got.N, got.Dim, want.N, want.Dim)
 	}
 	for i, w := range want.Values {
-		g6 := strconv.FormatFloat(float64(got.Values[i]), 'g', 6, 64)
-		w6 := strconv.FormatFloat(float64(w), 'g', 6, 64)
-		if g6 != w6 {
-			t.Errorf("value %d: read back %s, wrote %s", i, g6, w6)
+		if got.Values[i] != w {
+			t.Errorf("value %d: read back %v, wrote %v", i, got.Values[i], w)
 		}
 	}
 }

@@ -202,13 +202,6 @@ func (c *Config) Run() (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	root := c.store.RootScope()
-	root.SetParam(ParamSteps, c.steps)
-	root.SetParam(ParamBatchSize, c.batchSize)
-	root.SetParam(ParamLearningRate, c.learningRate)
-	root.SetParam(ParamCosineSchedule, c.cosine)
-	root.SetParam(ParamClipGradNorm, c.clipNorm)
-
 	var handler *checkpoint.Handler
 	if c.checkpointDir != "" {
 		var err error
@@ -217,6 +210,14 @@ func (c *Config) Run() (*Result, error) {
 			return nil, fmt.Errorf("training: checkpoint directory %q: %w", c.checkpointDir, err)
 		}
 	}
+	// Record this run's settings (after loading a checkpoint, whose older
+	// values they replace), so the next checkpoint saves them.
+	root := c.store.RootScope()
+	root.SetParam(ParamSteps, c.steps)
+	root.SetParam(ParamBatchSize, c.batchSize)
+	root.SetParam(ParamLearningRate, c.learningRate)
+	root.SetParam(ParamCosineSchedule, c.cosine)
+	root.SetParam(ParamClipGradNorm, c.clipNorm)
 
 	lr, cosine, steps := c.learningRate, c.cosine, c.steps
 	modelFn := func(scope *model.Scope, x *Node) *Node {

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// shared holds files made once for all tests: a tiny trained checkpoint and
+// CSV files with various defects.
+var shared struct {
+	dir  string // the temporary directory holding everything below
+	ckpt string // a 2-D RealNVP checkpoint: moons, 2 couplings, hidden 8
+}
+
+// TestMain trains the shared checkpoint once; it takes well under a second.
+func TestMain(m *testing.M) {
+	os.Setenv("GOMLX_BACKEND", "go") // The pure-Go backend needs nothing installed.
+	dir, err := os.MkdirTemp("", "flowbook-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared.dir, shared.ckpt = dir, filepath.Join(dir, "ckpt")
+	code, stdout, stderr := runCLI("train", "--data", "moons", "--n", "1000", "--model", "realnvp",
+		"--couplings", "2", "--hidden", "8", "--steps", "20", "--batch", "128",
+		"--eval-every", "0", "--checkpoint-every", "0", "--checkpoint", shared.ckpt)
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "training the shared checkpoint failed (%d):\n%s\n%s", code, stdout, stderr)
+		os.Exit(1)
+	}
+	status := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(status)
+}
+
+// runCLI runs the command line in-process and returns the exit status and
+// what was written to stdout and stderr.
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// checkOneErrorLine fails unless stderr holds exactly one error line,
+// "flowbook: ...", as its last line, containing every want substring, and
+// nothing but the backend line besides (no stack trace, no panic).
+func checkOneErrorLine(t *testing.T, stderr string, want ...string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "flowbook: ") {
+		t.Fatalf("the last line of stderr should start with \"flowbook: \", stderr:\n%s", stderr)
+	}
+	for _, line := range lines[:len(lines)-1] {
+		if !strings.HasPrefix(line, "backend: ") {
+			t.Errorf("stderr has an unexpected line before the error: %q", line)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(last, w) {
+			t.Errorf("the error %q should contain %q", last, w)
+		}
+	}
+	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
+		t.Errorf("stderr shows a panic:\n%s", stderr)
+	}
+}
+
+// writeFile writes content to name in dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// corruptCopy copies the shared checkpoint to a new directory and applies
+// damage to each of its files whose name ends with suffix (".json" or
+// ".bin"); it returns the new directory.
+func corruptCopy(t *testing.T, suffix string, damage func(content []byte) []byte) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "ckpt")
+	if err := os.CopyFS(dst, os.DirFS(shared.ckpt)); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "checkpoint-") || !strings.HasSuffix(e.Name(), suffix) {
+			continue
+		}
+		path := filepath.Join(dst, e.Name())
+		content, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, damage(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		damaged++
+	}
+	if damaged == 0 {
+		t.Fatalf("no checkpoint file *%s to damage in %s", suffix, dst)
+	}
+	return dst
+}
+
+// editParam returns a damage function for corruptCopy that decodes the
+// checkpoint JSON, lets edit change the parameter key (its "Value" and
+// "ValueType"), and encodes it again. It fails the test if the parameter is
+// not there, so each test damages what it means to.
+func editParam(t *testing.T, key string, edit func(param map[string]any)) func([]byte) []byte {
+	return func(content []byte) []byte {
+		var ckpt map[string]any
+		if err := json.Unmarshal(content, &ckpt); err != nil {
+			t.Fatal(err)
+		}
+		params, _ := ckpt["Params"].([]any)
+		found := false
+		for _, p := range params {
+			if param, _ := p.(map[string]any); param["Key"] == key {
+				edit(param)
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("the checkpoint has no parameter %q", key)
+		}
+		out, err := json.Marshal(ckpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"-h"}, {"help"},
+		{"help", "train"}, {"train", "--help"}, {"train", "-h"},
+		{"help", "eval"}, {"eval", "--help"},
+		{"help", "sample"}, {"sample", "--help"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, stdout, stderr := runCLI(args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+			}
+			for _, want := range []string{"Usage", "Examples", "flowbook "} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("usage should contain %q:\n%s", want, stdout)
+				}
+			}
+			if args[0] != "help" && len(args) > 1 || len(args) == 2 {
+				if !strings.Contains(stdout, "--checkpoint") || !strings.Contains(stdout, "Flags") {
+					t.Errorf("a command's usage should list its flags:\n%s", stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	ck := shared.ckpt
+	threeCols := writeFile(t, dir, "three.csv", "a,b,c\n1,2,3\n4,5,6\n7,8,9\n")
+	nanCSV := writeFile(t, dir, "nan.csv", "x0,x1\n1,2\nNaN,3\n")
+	infCSV := writeFile(t, dir, "inf.csv", "1,2\n3,+Inf\n")
+	ragged := writeFile(t, dir, "ragged.csv", "1,2\n3,4\n5\n")
+	empty := writeFile(t, dir, "empty.csv", "")
+	headerOnly := writeFile(t, dir, "header.csv", "x0,x1\n")
+	aFile := writeFile(t, dir, "not-a-dir", "")
+
+	truncatedJSON := corruptCopy(t, ".json", func(b []byte) []byte { return b[:len(b)/2] })
+	garbledJSON := corruptCopy(t, ".json", func(b []byte) []byte { return []byte("garbage{") })
+	truncatedBin := corruptCopy(t, ".bin", func(b []byte) []byte { return b[:len(b)/2] })
+	emptyBin := corruptCopy(t, ".bin", func(b []byte) []byte { return nil })
+	noDescription := corruptCopy(t, ".json", editParam(t, "realnvp_couplings", func(p map[string]any) {
+		p["Key"] = "something_else"
+	}))
+	wrongType := corruptCopy(t, ".json", editParam(t, "realnvp_hidden", func(p map[string]any) {
+		p["Value"], p["ValueType"] = "8", "string"
+	}))
+	moreCouplings := corruptCopy(t, ".json", editParam(t, "realnvp_couplings", func(p map[string]any) {
+		p["Value"] = 3
+	}))
+	otherHidden := corruptCopy(t, ".json", editParam(t, "realnvp_hidden", func(p map[string]any) {
+		p["Value"] = []int{9}
+	}))
+
+	tests := []struct {
+		name string
+		args []string
+		env  string // GOMLX_BACKEND, if not "go"
+		code int
+		want []string
+	}{
+		// Data.
+		{"wrong dimension", []string{"eval", "--checkpoint", ck, "--data", threeCols}, "", 1,
+			[]string{"3 columns", "dimension 2"}},
+		{"NaN in CSV", []string{"eval", "--checkpoint", ck, "--data", nanCSV}, "", 1, []string{"NaN/Inf", "line 3 column 1"}},
+		{"Inf in CSV", []string{"eval", "--checkpoint", ck, "--data", infCSV}, "", 1, []string{"NaN/Inf", "line 2 column 2"}},
+		{"NaN in training CSV", []string{"train", "--data", nanCSV, "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"NaN/Inf"}},
+		{"ragged CSV", []string{"eval", "--checkpoint", ck, "--data", ragged}, "", 1, []string{"ragged row at line 3"}},
+		{"empty CSV", []string{"eval", "--checkpoint", ck, "--data", empty}, "", 1, []string{"no data rows"}},
+		{"header-only CSV", []string{"eval", "--checkpoint", ck, "--data", headerOnly}, "", 1, []string{"no data rows"}},
+		{"missing CSV", []string{"eval", "--checkpoint", ck, "--data", filepath.Join(dir, "nope.csv")}, "", 1,
+			[]string{"cannot read CSV file"}},
+		{"unknown dataset (eval)", []string{"eval", "--checkpoint", ck, "--data", "moonz"}, "", 1,
+			[]string{`unknown dataset "moonz"`, "moons, circles, 8gaussians"}},
+		{"unknown dataset (train)", []string{"train", "--data", "moonz", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown dataset "moonz"`}},
+		{"data of other dimension on resume", []string{"train", "--data", threeCols, "--model", "realnvp", "--checkpoint", ck}, "", 1,
+			[]string{"dimension 3", "dimension 2"}},
+		{"1-D data", []string{"train", "--data", writeFile(t, dir, "one.csv", "1\n2\n3\n"), "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"dimension at least 2"}},
+
+		// Model.
+		{"unknown model", []string{"train", "--data", "moons", "--model", "glow", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown model "glow"`, "valid models: realnvp"}},
+		{"unknown base", []string{"train", "--data", "moons", "--model", "realnvp", "--base", "gmm", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown base distribution "gmm"`, "normal, diag, mixture"}},
+		{"unknown mask", []string{"train", "--data", "moons", "--model", "realnvp", "--mask", "checker", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown mask "checker"`}},
+		{"unknown activation", []string{"train", "--data", "moons", "--model", "realnvp", "--activation", "foo", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown activation "foo"`, "relu"}},
+		{"bad hidden sizes", []string{"train", "--data", "moons", "--model", "realnvp", "--hidden", "64,x", "--checkpoint", filepath.Join(dir, "x")}, "", 2,
+			[]string{"-hidden", "positive integers"}},
+		{"architecture differs from checkpoint", []string{"train", "--data", "moons", "--model", "realnvp", "--couplings", "4", "--checkpoint", ck}, "", 1,
+			[]string{"another architecture", "--couplings 4 (checkpoint: 2)", "new --checkpoint directory"}},
+		{"mixture size for a checkpoint without mixture", []string{"train", "--data", "moons", "--model", "realnvp", "--components", "3", "--checkpoint", ck}, "", 1,
+			[]string{"--components 3 (checkpoint: none)"}},
+
+		// Checkpoints.
+		{"missing checkpoint (eval)", []string{"eval", "--checkpoint", filepath.Join(dir, "none"), "--data", "moons"}, "", 1,
+			[]string{"no checkpoint in", "flowbook train"}},
+		{"missing checkpoint (sample)", []string{"sample", "--checkpoint", filepath.Join(dir, "none"), "--out", "-"}, "", 1,
+			[]string{"no checkpoint in"}},
+		{"empty checkpoint directory", []string{"eval", "--checkpoint", t.TempDir(), "--data", "moons"}, "", 1,
+			[]string{"no checkpoint in"}},
+		{"checkpoint is a file", []string{"eval", "--checkpoint", aFile, "--data", "moons"}, "", 1,
+			[]string{"is a file, not a directory"}},
+		{"truncated checkpoint JSON", []string{"eval", "--checkpoint", truncatedJSON, "--data", "moons"}, "", 1,
+			[]string{"cannot be used", "corrupt"}},
+		{"garbled checkpoint JSON", []string{"sample", "--checkpoint", garbledJSON, "--out", "-"}, "", 1,
+			[]string{"cannot be used", "corrupt"}},
+		{"truncated checkpoint binary", []string{"eval", "--checkpoint", truncatedBin, "--data", "moons"}, "", 1,
+			[]string{"cannot be used", "corrupt"}},
+		{"empty checkpoint binary", []string{"eval", "--checkpoint", emptyBin, "--data", "moons"}, "", 1,
+			[]string{"cannot be used", "corrupt"}},
+		{"checkpoint without description", []string{"eval", "--checkpoint", noDescription, "--data", "moons"}, "", 1,
+			[]string{`parameter "realnvp_couplings" is missing`}},
+		{"checkpoint parameter of wrong type", []string{"eval", "--checkpoint", wrongType, "--data", "moons"}, "", 1,
+			[]string{`parameter "realnvp_hidden"`}},
+		{"checkpoint lacking weights", []string{"eval", "--checkpoint", moreCouplings, "--data", "moons"}, "", 1,
+			[]string{"lacks weights", "04_actnorm"}},
+		{"checkpoint weights of other shape", []string{"sample", "--checkpoint", otherHidden, "--out", "-"}, "", 1,
+			[]string{"different shape", "retrain"}},
+		{"corrupt checkpoint on resume", []string{"train", "--data", "moons", "--model", "realnvp", "--checkpoint", truncatedJSON}, "", 1,
+			[]string{"cannot be used"}},
+
+		// Backends.
+		{"XLA without plugin", []string{"eval", "--checkpoint", ck, "--data", "moons", "--n", "10"}, "xla:cpu", 1,
+			[]string{"xla:cpu", "PJRT plugin", "GOMLX_BACKEND"}},
+		{"unknown backend", []string{"eval", "--checkpoint", ck, "--data", "moons", "--n", "10"}, "bogus", 1,
+			[]string{`unknown backend "bogus"`}},
+
+		// Numbers out of range.
+		{"train n=0", []string{"train", "--data", "moons", "--n", "0", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--n must be positive"}},
+		{"eval n<0", []string{"eval", "--checkpoint", ck, "--data", "moons", "--n", "-3"}, "", 1, []string{"--n must be positive"}},
+		{"sample n=0", []string{"sample", "--checkpoint", ck, "--n", "0", "--out", "-"}, "", 1, []string{"--n must be positive"}},
+		{"temperature=0", []string{"sample", "--checkpoint", ck, "--temperature", "0", "--out", "-"}, "", 1,
+			[]string{"--temperature must be positive"}},
+		{"temperature<0", []string{"sample", "--checkpoint", ck, "--temperature", "-1", "--out", "-"}, "", 1,
+			[]string{"--temperature must be positive"}},
+		{"temperature NaN", []string{"sample", "--checkpoint", ck, "--temperature", "NaN", "--out", "-"}, "", 1,
+			[]string{"--temperature must be positive"}},
+		{"test fraction", []string{"train", "--data", "moons", "--test-fraction", "1", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--test-fraction"}},
+		{"learning rate", []string{"train", "--data", "moons", "--lr", "-1", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--lr must be positive"}},
+		{"steps", []string{"train", "--data", "moons", "--steps", "0", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--steps"}},
+		{"progress", []string{"train", "--data", "moons", "--progress", "maybe", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--progress"}},
+		{"truth", []string{"eval", "--checkpoint", ck, "--data", "moons", "--truth", "moons"}, "", 1,
+			[]string{"--truth", "8gaussians"}},
+
+		// The command line itself.
+		{"train without --data", []string{"train", "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 2,
+			[]string{"--data is required"}},
+		{"empty --model", []string{"train", "--data", "moons", "--model", "", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown model ""`, "valid models: realnvp"}},
+		{"train without --checkpoint", []string{"train", "--data", "moons", "--model", "realnvp"}, "", 2,
+			[]string{"--checkpoint is required"}},
+		{"eval without --checkpoint", []string{"eval", "--data", "moons"}, "", 2, []string{"--checkpoint is required"}},
+		{"eval without --data", []string{"eval", "--checkpoint", ck}, "", 2, []string{"--data is required"}},
+		{"sample without --out", []string{"sample", "--checkpoint", ck}, "", 2, []string{"--out is required"}},
+		{"unknown flag", []string{"eval", "--bogus"}, "", 2, []string{"not defined: -bogus", "eval --help"}},
+		{"flag without value", []string{"sample", "--n"}, "", 2, []string{"needs an argument: -n"}},
+		{"non-numeric flag", []string{"sample", "--n", "many"}, "", 2, []string{`invalid value "many"`}},
+		{"stray argument", []string{"eval", "--checkpoint", ck, "extra"}, "", 2, []string{`unexpected argument "extra"`}},
+		{"unknown command", []string{"fit"}, "", 2, []string{`unknown command "fit"`, "train, eval, sample"}},
+		{"help on unknown command", []string{"help", "fit"}, "", 2, []string{`unknown command "fit"`}},
+		{"no command", nil, "", 2, []string{"no command given"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("GOMLX_BACKEND", tt.env)
+			}
+			code, _, stderr := runCLI(tt.args...)
+			if tt.env == "xla:cpu" && code == 0 {
+				t.Skip("an XLA CPU plugin is installed here, so this error cannot happen")
+			}
+			if code != tt.code {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, tt.code, stderr)
+			}
+			checkOneErrorLine(t, stderr, tt.want...)
+		})
+	}
+	// None of the failed train commands should have left a directory behind.
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Errorf("a failed train command created its checkpoint directory")
+	}
+}
+
+// TestReport checks the error reporting itself: panics become one line, and
+// multi-line messages are joined.
+func TestReport(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := report(&stderr, panicToError(fmt.Errorf("boom\nat line 2"))); code != exitError {
+		t.Errorf("a panic exits with %d, want %d", code, exitError)
+	}
+	if got, want := stderr.String(), "flowbook: internal error: boom at line 2 (set FLOWBOOK_DEBUG=1 for the stack trace)\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if code := report(io.Discard, nil); code != exitOK {
+		t.Errorf("no error exits with %d, want 0", code)
+	}
+	if code := report(io.Discard, errHelp); code != exitOK {
+		t.Errorf("--help exits with %d, want 0", code)
+	}
+}

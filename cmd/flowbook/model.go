@@ -1,0 +1,335 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/flowbook/flowbook/flowlib"
+)
+
+// modelNames are the models flowbook can build. Only RealNVP for vector data
+// exists so far; Glow, for images, will join it.
+var modelNames = []string{"realnvp"}
+
+// baseNames are the base distributions: N(0, I), a learnable diagonal
+// Gaussian, and a learnable mixture of Gaussians.
+var baseNames = []string{"normal", "diag", "mixture"}
+
+// Keys of the parameters that describe the model, stored in the root scope of
+// the model store. Checkpoints save store parameters along with the weights,
+// so a checkpoint carries the description needed to rebuild its model. The
+// RealNVP hyperparameters use flowlib's own keys (flowlib.ParamRealNVP*), which
+// flowlib.RealNVPConfig.FromScope reads back.
+const (
+	paramModel      = "flowbook_model"      // string: one of modelNames
+	paramDim        = "flowbook_dim"        // int: the data dimension
+	paramBase       = "flowbook_base"       // string: one of baseNames
+	paramComponents = "flowbook_components" // int: mixture components (0 unless the base is "mixture")
+	paramData       = "flowbook_data"       // string: the training data, a toy dataset's name or a CSV path
+)
+
+// modelSpec is everything needed to rebuild a model: its architecture. The
+// weights are not part of it; they come from the checkpoint.
+type modelSpec struct {
+	Model      string
+	Dim        int
+	Base       string
+	Components int
+	Couplings  int
+	Hidden     []int
+	Mask       string
+	ActNorm    bool
+	Activation string
+	ScaleBound float64
+}
+
+// validate reports a spec that cannot be built, naming the flag to fix. The
+// dimension is checked later, by flowlib, once the data is known.
+func (s *modelSpec) validate() error {
+	switch {
+	case !slices.Contains(modelNames, s.Model):
+		return fmt.Errorf("unknown model %q; valid models: %s (glow, for images, will come later)",
+			s.Model, strings.Join(modelNames, ", "))
+	case !slices.Contains(baseNames, s.Base):
+		return fmt.Errorf("unknown base distribution %q; valid --base values: %s", s.Base, strings.Join(baseNames, ", "))
+	case s.Base == "mixture" && s.Components < 1:
+		return fmt.Errorf("--components must be at least 1 for a mixture base, got %d", s.Components)
+	case s.Couplings < 1:
+		return fmt.Errorf("--couplings must be at least 1, got %d", s.Couplings)
+	case s.Mask != "half" && s.Mask != "alternating":
+		return fmt.Errorf("unknown mask %q; valid --mask values: half, alternating", s.Mask)
+	case !(s.ScaleBound > 0):
+		return fmt.Errorf("the coupling scale bound must be positive, got %v", s.ScaleBound)
+	}
+	for _, h := range s.Hidden {
+		if h < 1 {
+			return fmt.Errorf("--hidden sizes must be positive, got %s", joinInts(s.Hidden))
+		}
+	}
+	// activation.FromName panics on an unknown name; ask first to give an error.
+	if _, alias := activation.Aliases[s.Activation]; !alias {
+		if _, err := activation.TypeString(s.Activation); err != nil {
+			var names []string
+			for _, name := range activation.TypeStrings() {
+				names = append(names, strings.ToLower(name)) // GoMLX accepts its names in lower case too.
+			}
+			return fmt.Errorf("unknown activation %q; valid --activation values: %s", s.Activation, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// setParams stores the spec in the scope's parameters, where checkpoints
+// save it and newFlow reads it.
+func (s *modelSpec) setParams(scope *model.Scope) {
+	scope.SetParam(paramModel, s.Model)
+	scope.SetParam(paramDim, s.Dim)
+	scope.SetParam(paramBase, s.Base)
+	scope.SetParam(paramComponents, s.Components)
+	scope.SetParam(flowlib.ParamRealNVPCouplings, s.Couplings)
+	scope.SetParam(flowlib.ParamRealNVPHidden, slices.Clone(s.Hidden))
+	scope.SetParam(flowlib.ParamRealNVPMask, s.Mask)
+	scope.SetParam(flowlib.ParamRealNVPActNorm, s.ActNorm)
+	scope.SetParam(flowlib.ParamRealNVPActivation, s.Activation)
+	scope.SetParam(flowlib.ParamRealNVPScaleBound, s.ScaleBound)
+}
+
+// specFromScope reads a spec stored by setParams, checking that every
+// parameter is there with the right type: a checkpoint edited by hand, or
+// written by another program, gets an error naming the culprit instead of a
+// panic deep inside model building.
+func specFromScope(scope *model.Scope) (*modelSpec, error) {
+	s := &modelSpec{}
+	for _, err := range []error{
+		readParam(scope, paramModel, &s.Model),
+		readParam(scope, paramDim, &s.Dim),
+		readParam(scope, paramBase, &s.Base),
+		readParam(scope, paramComponents, &s.Components),
+		readParam(scope, flowlib.ParamRealNVPCouplings, &s.Couplings),
+		readParam(scope, flowlib.ParamRealNVPHidden, &s.Hidden),
+		readParam(scope, flowlib.ParamRealNVPMask, &s.Mask),
+		readParam(scope, flowlib.ParamRealNVPActNorm, &s.ActNorm),
+		readParam(scope, flowlib.ParamRealNVPActivation, &s.Activation),
+		readParam(scope, flowlib.ParamRealNVPScaleBound, &s.ScaleBound),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// readParam sets *dst to the parameter key of scope, or returns an error if it
+// is missing or of another type.
+func readParam[T any](scope *model.Scope, key string, dst *T) error {
+	value, found := scope.GetParam(key)
+	if !found {
+		return fmt.Errorf("parameter %q is missing", key)
+	}
+	v, ok := value.(T)
+	if !ok {
+		return fmt.Errorf("parameter %q is %v (%T), want a %T", key, value, value, *dst)
+	}
+	*dst = v
+	return nil
+}
+
+// flagValues returns the spec's fields keyed by the name of the train flag
+// that sets them, formatted as on the command line, so that a resumed run
+// can compare its flags with a checkpoint's architecture. A spec without a
+// mixture base has no components: "none".
+func (s *modelSpec) flagValues() map[string]string {
+	components := fmt.Sprint(s.Components)
+	if s.Base != "mixture" && s.Components == 0 {
+		components = "none"
+	}
+	return map[string]string{
+		"model":      s.Model,
+		"base":       s.Base,
+		"components": components,
+		"couplings":  fmt.Sprint(s.Couplings),
+		"hidden":     joinInts(s.Hidden),
+		"mask":       s.Mask,
+		"actnorm":    fmt.Sprint(s.ActNorm),
+		"activation": s.Activation,
+	}
+}
+
+// String describes the spec in one line, for the logs.
+func (s *modelSpec) String() string {
+	base := s.Base
+	if s.Base == "mixture" {
+		base = fmt.Sprintf("mixture of %d Gaussians", s.Components)
+	}
+	actNorm := "off"
+	if s.ActNorm {
+		actNorm = "on"
+	}
+	return fmt.Sprintf("%s, dim %d, %d couplings, hidden %s, mask %s, actnorm %s, activation %s, base %s",
+		s.Model, s.Dim, s.Couplings, joinInts(s.Hidden), s.Mask, actNorm, s.Activation, base)
+}
+
+// newFlow builds the flow described by the parameters of scope, the root
+// scope of a store that setParams (or a checkpoint) filled. Building only
+// declares the layers; their variables are created, or restored from the
+// checkpoint, when a graph first uses them.
+func (s *modelSpec) newFlow(scope *model.Scope) (*flowlib.Flow, error) {
+	if s.Model != "realnvp" { // The only model so far; validate already checked the name.
+		return nil, fmt.Errorf("model %q cannot be built yet", s.Model)
+	}
+	cfg := flowlib.RealNVP(s.Dim).FromScope(scope)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var base flowlib.Distribution
+	switch s.Base {
+	case "normal":
+		base = flowlib.NewStandardNormal(s.Dim)
+	case "diag":
+		base = flowlib.NewDiagonalGaussian(s.Dim)
+	case "mixture":
+		base = flowlib.NewGaussianMixture(s.Components, s.Dim)
+	}
+	return &flowlib.Flow{Base: base, Bijector: cfg.Done()}, nil
+}
+
+// trained is a model restored from a checkpoint directory.
+type trained struct {
+	dir   string
+	store *model.Store
+	spec  *modelSpec
+	flow  *flowlib.Flow
+	step  int64  // the global training step the checkpoint was saved at
+	data  string // what the model was trained on (paramData), or ""
+	// varNames are the variables read from the checkpoint; see checkComplete.
+	varNames map[string]bool
+}
+
+// openCheckpoint restores the latest checkpoint in dir. It returns found=false
+// (and no error) when dir does not exist or holds no checkpoint, and an error
+// when the checkpoint cannot be read or does not describe a flowbook model.
+//
+// All variables are loaded at once (Immediate), rather than as graphs ask for
+// them, so that checkComplete can tell whether the model needed a variable
+// the checkpoint lacks.
+func openCheckpoint(dir string) (t *trained, found bool, err error) {
+	info, err := os.Stat(dir)
+	if os.IsNotExist(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("checkpoint directory %q: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return nil, false, fmt.Errorf("--checkpoint %q is a file, not a directory; give the directory that train wrote", dir)
+	}
+	corrupt := func(err error) error {
+		return fmt.Errorf("the checkpoint in %q cannot be used: %v; it is corrupt or was not written by flowbook: "+
+			"retrain it, or give another --checkpoint directory", dir, err)
+	}
+
+	store := model.NewStore()
+	// GoMLX's checkpoint code panics on some malformed files (for example a
+	// variable whose size does not fit its data): catch those too.
+	var handler *checkpoint.Handler
+	var loadErr error
+	panicErr := exceptions.TryCatch[error](func() {
+		// Build (not Load) does not fail on an empty directory, and only
+		// creates directories that do not exist, which was ruled out above.
+		handler, loadErr = checkpoint.Build(store).Dir(dir).Immediate().Done()
+	})
+	if err := cmp.Or(panicErr, loadErr); err != nil {
+		return nil, false, corrupt(err)
+	}
+	if has, err := handler.HasCheckpoints(); err != nil || !has {
+		return nil, false, err
+	}
+
+	t = &trained{dir: dir, store: store, varNames: map[string]bool{}}
+	root := store.RootScope()
+	if t.spec, err = specFromScope(root); err != nil {
+		return nil, false, corrupt(err)
+	}
+	if t.flow, err = t.spec.newFlow(root); err != nil {
+		return nil, false, corrupt(err)
+	}
+	_ = readParam(root, paramData, &t.data) // Optional: it only labels what the model was trained on.
+	if err := exceptions.TryCatch[error](func() { t.step = optimizer.GetGlobalStep(store) }); err != nil {
+		return nil, false, corrupt(err)
+	}
+	for v := range store.IterVariables() {
+		t.varNames[v.Path()] = true
+	}
+	return t, true, nil
+}
+
+// checkComplete reports whether running the model created trainable
+// variables that the checkpoint did not have. Such a weight starts from its
+// initial value, so the model would silently not be the one that was trained:
+// the checkpoint's weights do not match its own description. (Non-trainable
+// variables, like the random number generator's state, may be created anew.)
+func (t *trained) checkComplete() error {
+	var missing []string
+	for v := range t.store.IterVariables() {
+		if v.Trainable && !t.varNames[v.Path()] {
+			missing = append(missing, v.Path())
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if len(missing) > 3 {
+		missing = append(missing[:3], "...")
+	}
+	return fmt.Errorf("the checkpoint in %q lacks weights of the model it describes (%s); it is corrupt or incomplete: retrain it",
+		t.dir, strings.Join(missing, ", "))
+}
+
+// openCheckpointForUse is openCheckpoint for eval and sample, which need a
+// checkpoint: a missing one is an error that says how to make one.
+func openCheckpointForUse(cmd, dir string) (*trained, error) {
+	t, found, err := openCheckpoint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("%s: no checkpoint in %q (the directory is missing or empty); "+
+			"train one first: flowbook train --data moons --checkpoint %s", cmd, dir, dir)
+	}
+	return t, nil
+}
+
+// trainableParams counts the scalars in the store's trainable variables: the
+// model's weights, without the optimizer's state.
+func trainableParams(store *model.Store) int {
+	n := 0
+	for v := range store.IterVariables() {
+		if v.Trainable {
+			n += v.Shape().Size()
+		}
+	}
+	return n
+}
+
+// runError shortens the error of a failed graph execution. GoMLX wraps the
+// panic that stopped graph building in the names of its internal functions;
+// the part after "panicked: " is the actual cause.
+func runError(what string, err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "panicked: "); i >= 0 {
+		msg = msg[i+len("panicked: "):]
+	}
+	return fmt.Errorf("%s failed: %s; if the checkpoint was edited or damaged, retrain it", what, msg)
+}
