@@ -94,6 +94,8 @@ type NonFiniteError struct {
 	Cause string
 }
 
+// Error implements error: the step, the loss, where the non-finite values
+// are, and what to try.
 func (e *NonFiniteError) Error() string {
 	return fmt.Sprintf("training stopped at step %d: the loss is %v. %s\n"+
 		"Try a lower learning rate, gradient clipping (a smaller clip norm), or check the data for extreme values.",
