@@ -52,7 +52,7 @@ func (p *Planar) params(scope *model.Scope, x *Node) (w, uHat, b, wu *Node) {
 	return w, uHat, b, m // wᵀû = m by construction.
 }
 
-// logDetAt returns log|1 + wᵀû·tanh′(a + b)| for the pre-activation a [batchSize].
+// planarLogDet returns log|1 + wᵀû·tanh′(a + b)| for the pre-activation a [batchSize].
 func planarLogDet(a, b, wu *Node) *Node {
 	t := Tanh(Add(a, b))
 	return Log(Abs(OnePlus(Mul(wu, OneMinus(Square(t))))))
