@@ -11,9 +11,10 @@ import (
 // Bijector is an invertible map with a tractable log-determinant.
 //
 // Forward maps data to latent (the normalizing direction), Inverse maps latent
-// to data. Each returns the transformed tensor, with the same shape as its
-// input [batchSize, ...], and log|det J| of the map it computed, with shape
-// [batchSize]: one value per example, never summed over the batch.
+// to data. Each returns the transformed tensor [batchSize, ...] and log|det J|
+// of the map it computed, with shape [batchSize]: one value per example, never
+// summed over the batch. The output has as many values per example as the
+// input; most bijectors keep the shape itself, a few ([Squeeze2x2]) rearrange it.
 //
 // Implementations create their variables in the scope they are given and must
 // use the same variables in both directions. Graph-building errors panic, as
@@ -109,12 +110,14 @@ func (c *Chain) InverseTrace(scope *model.Scope, y *Node) (trace, logDets []*Nod
 }
 
 // checkLayerOutput panics with a message naming the layer if a bijector broke
-// the contract (a shape change, or a log-det that is not one value per example).
+// the contract (a change of batch size, dtype or number of values per example,
+// or a log-det that is not one value per example).
 func checkLayerOutput(c *Chain, i int, direction string, in, out, logDet *Node) {
 	name := c.LayerScopeName(i)
-	if !out.Shape().Equal(in.Shape()) {
-		exceptions.Panicf("flowlib: layer %s %s changed the shape from %s to %s; bijectors must keep the shape",
-			name, direction, in.Shape(), out.Shape())
+	if out.DType() != in.DType() || out.Shape().Size() != in.Shape().Size() ||
+		out.Rank() == 0 || out.Shape().Dimensions[0] != in.Shape().Dimensions[0] {
+		exceptions.Panicf("flowlib: layer %s %s changed the shape from %s to %s; bijectors must keep the batch "+
+			"size, the dtype and the number of values per example", name, direction, in.Shape(), out.Shape())
 	}
 	if logDet.Rank() != 1 || logDet.Shape().Dimensions[0] != in.Shape().Dimensions[0] {
 		exceptions.Panicf("flowlib: layer %s %s returned a log-det of shape %s, want [batchSize=%d] (one value per example)",

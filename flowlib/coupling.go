@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/layers"
 	"github.com/gomlx/gomlx/ml/layers/activation"
@@ -13,9 +12,24 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
-// Mask selects the coordinates a coupling layer passes through unchanged
-// (true) and conditions on; the others (false) are transformed. A valid mask
-// has at least one of each.
+// CouplingMask chooses which values of an example a coupling layer passes
+// through unchanged and conditions on (1), and which it transforms (0). [Mask]
+// does it for vectors, [ImageMask] for images.
+type CouplingMask interface {
+	// String draws the mask, e.g. "1100".
+	String() string
+	// Validate returns an error unless the mask keeps at least one value and
+	// transforms at least one.
+	Validate() error
+	// Tensor returns the mask as 0s and 1s with x's dtype, shaped to broadcast
+	// against x. It panics, naming layer, if x does not have the shape the
+	// mask was built for.
+	Tensor(layer string, x *Node) *Node
+}
+
+// Mask selects the coordinates of vector data that a coupling layer passes
+// through unchanged (true) and conditions on; the others (false) are
+// transformed. A valid mask has at least one of each.
 type Mask []bool
 
 // HalfMask keeps the first half of the coordinates, ⌈dim/2⌉ of them (the
@@ -77,8 +91,9 @@ func (m Mask) Validate() error {
 	return nil
 }
 
-// constant returns the mask as a [1, dim] tensor of 0s and 1s, with x's dtype.
-func (m Mask) constant(x *Node) *Node {
+// Tensor implements [CouplingMask]: a [1, dim] tensor for x of shape [batchSize, dim].
+func (m Mask) Tensor(layer string, x *Node) *Node {
+	m.check(layer, x)
 	values := make([]float64, len(m))
 	for i, keep := range m {
 		if keep {
@@ -96,8 +111,10 @@ func (m Mask) check(layer string, x *Node) {
 }
 
 // Conditioner is the neural network inside a coupling layer: it maps the
-// kept coordinates, x with the transformed ones zeroed, [batchSize, dim], to
-// outDim values per example, [batchSize, outDim]. It need not be invertible.
+// kept values, x with the transformed ones zeroed, to outDim features on the
+// last axis: [batchSize, dim] → [batchSize, outDim] for vectors ([MLP]),
+// [batchSize, H, W, C] → [batchSize, H, W, outDim] for images ([ConvNet]).
+// It need not be invertible.
 type Conditioner func(scope *model.Scope, x *Node, outDim int) *Node
 
 // MLPConfig configures a multi-layer perceptron conditioner; create it with
@@ -145,12 +162,12 @@ func (c *MLPConfig) Done() Conditioner {
 // layer preserves volume, so a NICE flow needs a scaling layer (e.g.
 // [ElementwiseAffine]) to change density.
 type AdditiveCoupling struct {
-	Mask        Mask
+	Mask        CouplingMask
 	Conditioner Conditioner
 }
 
 // NewAdditiveCoupling returns an additive coupling layer.
-func NewAdditiveCoupling(mask Mask, conditioner Conditioner) *AdditiveCoupling {
+func NewAdditiveCoupling(mask CouplingMask, conditioner Conditioner) *AdditiveCoupling {
 	return &AdditiveCoupling{Mask: mask, Conditioner: conditioner}
 }
 
@@ -158,9 +175,9 @@ func NewAdditiveCoupling(mask Mask, conditioner Conditioner) *AdditiveCoupling {
 func (c *AdditiveCoupling) Name() string { return "additive_coupling" }
 
 func (c *AdditiveCoupling) shift(scope *model.Scope, x *Node) *Node {
-	c.Mask.check("AdditiveCoupling", x)
-	keep := c.Mask.constant(x)
-	t := c.Conditioner(scope.At("conditioner"), Mul(x, keep), len(c.Mask))
+	keep := c.Mask.Tensor("AdditiveCoupling", x)
+	features := x.Shape().Dimensions[x.Rank()-1]
+	t := checkConditionerOutput("AdditiveCoupling", c.Conditioner(scope.At("conditioner"), Mul(x, keep), features), x, features)
 	return Mul(t, OneMinus(keep)) // Only the transformed coordinates move.
 }
 
@@ -193,13 +210,13 @@ const DefaultScaleBound = 3.0
 // s = B · tanh(r / B), with B = ScaleBound: near zero s ≈ r, and s never
 // exceeds ±B, so one bad step cannot make exp(s) overflow.
 type AffineCoupling struct {
-	Mask        Mask
+	Mask        CouplingMask
 	Conditioner Conditioner
 	ScaleBound  float64
 }
 
 // NewAffineCoupling returns an affine coupling layer with [DefaultScaleBound].
-func NewAffineCoupling(mask Mask, conditioner Conditioner) *AffineCoupling {
+func NewAffineCoupling(mask CouplingMask, conditioner Conditioner) *AffineCoupling {
 	return &AffineCoupling{Mask: mask, Conditioner: conditioner, ScaleBound: DefaultScaleBound}
 }
 
@@ -208,16 +225,13 @@ func (c *AffineCoupling) Name() string { return "affine_coupling" }
 
 // scaleAndShift computes s and t from the kept coordinates of x, zero on them.
 func (c *AffineCoupling) scaleAndShift(scope *model.Scope, x *Node) (logScale, shift *Node) {
-	c.Mask.check("AffineCoupling", x)
-	dim := len(c.Mask)
-	keep := c.Mask.constant(x)
+	keep := c.Mask.Tensor("AffineCoupling", x)
 	transform := OneMinus(keep)
-	h := c.Conditioner(scope.At("conditioner"), Mul(x, keep), 2*dim)
-	if !h.Shape().Equal(shapes.Make(x.DType(), x.Shape().Dimensions[0], 2*dim)) {
-		exceptions.Panicf("AffineCoupling: conditioner returned shape %s, want [%d, %d]", h.Shape(), x.Shape().Dimensions[0], 2*dim)
-	}
-	raw := SliceAxis(h, 1, AxisRange(0, dim))
-	shift = SliceAxis(h, 1, AxisRange(dim, 2*dim))
+	features := x.Shape().Dimensions[x.Rank()-1]
+	h := checkConditionerOutput("AffineCoupling", c.Conditioner(scope.At("conditioner"), Mul(x, keep), 2*features), x, 2*features)
+	last := x.Rank() - 1
+	raw := SliceAxis(h, last, AxisRange(0, features))
+	shift = SliceAxis(h, last, AxisRange(features, 2*features))
 	bound := c.ScaleBound
 	if bound <= 0 {
 		bound = DefaultScaleBound
@@ -230,11 +244,22 @@ func (c *AffineCoupling) scaleAndShift(scope *model.Scope, x *Node) (logScale, s
 func (c *AffineCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
 	s, t := c.scaleAndShift(scope, x)
 	// On kept coordinates s = t = 0, so y = x there exactly.
-	return Add(Mul(x, Exp(s)), t), ReduceSum(s, 1)
+	return Add(Mul(x, Exp(s)), t), sumPerExample(s)
 }
 
 // Inverse implements [Bijector].
 func (c *AffineCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
 	s, t := c.scaleAndShift(scope, y)
-	return Mul(Sub(y, t), Exp(Neg(s))), Neg(ReduceSum(s, 1))
+	return Mul(Sub(y, t), Exp(Neg(s))), Neg(sumPerExample(s))
+}
+
+// checkConditionerOutput panics unless h has x's shape with outDim features on
+// the last axis.
+func checkConditionerOutput(layer string, h, x *Node, outDim int) *Node {
+	want := x.Shape().Clone()
+	want.Dimensions[x.Rank()-1] = outDim
+	if !h.Shape().Equal(want) {
+		exceptions.Panicf("flowlib: %s: the conditioner returned shape %s, want %s", layer, h.Shape(), want)
+	}
+	return h
 }

@@ -1,7 +1,13 @@
 package flowlib
 
 import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/support/exceptions"
 )
@@ -40,4 +46,57 @@ func requireVectors(layer string, x *Node, dim int) {
 func logSumExp(x *Node, axis int) *Node {
 	m := StopGradient(ReduceAndKeep(x, ReduceMax, axis))
 	return Add(Squeeze(m, axis), Log(ReduceSum(Exp(Sub(x, m)), axis)))
+}
+
+// requireImages panics unless x is [batchSize, height, width, channels]; a
+// non-positive expected size accepts any.
+func requireImages(layer string, x *Node, height, width, channels int) {
+	if x.Rank() != 4 {
+		exceptions.Panicf("flowlib: %s expects images of shape [batchSize, height, width, channels], got shape %s; "+
+			"for grey images of shape [batchSize, height, width] add a channel axis of size 1", layer, x.Shape())
+	}
+	dims := x.Shape().Dimensions
+	for i, want := range []int{height, width, channels} {
+		if want > 0 && dims[i+1] != want {
+			exceptions.Panicf("flowlib: %s was built for images of %s but got shape %s",
+				layer, describeImage(height, width, channels), x.Shape())
+		}
+	}
+}
+
+// describeImage writes an image size such as "28×28×1", with "any" for sizes
+// that are not fixed.
+func describeImage(height, width, channels int) string {
+	parts := make([]string, 3)
+	for i, v := range []int{height, width, channels} {
+		parts[i] = "any"
+		if v > 0 {
+			parts[i] = strconv.Itoa(v)
+		}
+	}
+	return strings.Join(parts, "×") + " (height×width×channels)"
+}
+
+// lastAxisHalves splits x into its first and second halves along the last axis.
+func lastAxisHalves(x *Node) (first, second *Node) {
+	last := x.Rank() - 1
+	n := x.Shape().Dimensions[last]
+	return SliceAxis(x, last, AxisRange(0, n/2)), SliceAxis(x, last, AxisRange(n/2, n))
+}
+
+// hostTensor returns values (row-major, of the given dimensions) as a tensor of
+// dtype, which must be a float type.
+func hostTensor(dtype dtypes.DType, values []float64, dims ...int) *tensors.Tensor {
+	switch dtype {
+	case dtypes.Float64:
+		return tensors.FromFlatDataAndDimensions(slices.Clone(values), dims...)
+	case dtypes.Float32:
+		f32 := make([]float32, len(values))
+		for i, v := range values {
+			f32[i] = float32(v)
+		}
+		return tensors.FromFlatDataAndDimensions(f32, dims...)
+	}
+	exceptions.Panicf("flowlib: dtype %s is not supported here; use float32 or float64", dtype)
+	return nil
 }

@@ -1,0 +1,272 @@
+package flowlib
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Hyperparameters read by [ImageFlowConfig.FromScope], with their defaults
+// (Glow's; RealNVPImage's differ where noted).
+const (
+	// ParamImageFlowLevels (int, default 2) is the number of scales L.
+	ParamImageFlowLevels = "image_flow_levels"
+	// ParamImageFlowSteps (int, default 8; RealNVP 3) is the number of steps per level.
+	ParamImageFlowSteps = "image_flow_steps"
+	// ParamImageFlowHidden ([]int, default [64, 64]) are the conditioners' hidden channels.
+	ParamImageFlowHidden = "image_flow_hidden"
+	// ParamImageFlowLearnedPrior (bool, default true; RealNVP false) uses
+	// FactorOut's learned conditional prior.
+	ParamImageFlowLearnedPrior = "image_flow_learned_prior"
+	// ParamImageFlowInvConv (string, default "lu") is the 1×1 convolution's
+	// parametrisation, "lu" or "exp" (Glow only).
+	ParamImageFlowInvConv = "image_flow_invconv"
+	// ParamImageFlowDequantization (string, default "uniform") is "uniform" or "variational".
+	ParamImageFlowDequantization = "image_flow_dequantization"
+	// ParamImageFlowLogitAlpha (float64, default 0.05) is the logit preprocessing's α.
+	ParamImageFlowLogitAlpha = "image_flow_logit_alpha"
+	// ParamImageFlowActNorm (bool, default true) puts an ActNorm before every
+	// coupling (always on in Glow, whose step starts with one).
+	ParamImageFlowActNorm = "image_flow_actnorm"
+	// ParamImageFlowScaleBound (float64, default 3) bounds the couplings' log-scales.
+	ParamImageFlowScaleBound = "image_flow_scale_bound"
+	// ParamImageFlowSeed (int, default 1) draws the 1×1 convolutions' initial rotations.
+	ParamImageFlowSeed = "image_flow_seed"
+)
+
+// ImageFlowConfig configures a multi-scale flow for images of 8-bit values;
+// create it with [Glow] or [RealNVPImage] and finish with Done.
+type ImageFlowConfig struct {
+	glow                    bool
+	height, width, channels int
+	levels, steps           int
+	hidden                  []int
+	learnedPrior            bool
+	invConv                 string
+	dequantization          string
+	alpha                   float64
+	actNorm                 bool
+	scaleBound              float64
+	seed                    int
+}
+
+// Glow starts a Glow model (Kingma & Dhariwal 2018,
+// https://arxiv.org/abs/1807.03039) for images of height×width×channels 8-bit
+// values (0…255). The flow, in the Forward (data → latent) direction:
+//
+//	dequantization → logit → L levels, each:
+//	    Squeeze2x2 → K × (ActNorm → invertible 1×1 conv → affine coupling)
+//	    → FactorOut half of the channels (all levels but the last)
+//
+// with a channel mask and a [ConvNet] conditioner in every coupling, and a
+// standard normal base over the image-shaped latent. Defaults: L = 2, K = 8,
+// ConvNet(64, 64), LU 1×1 convolutions, learned prior, uniform dequantization,
+// logit α = 0.05.
+func Glow(height, width, channels int) *ImageFlowConfig {
+	return &ImageFlowConfig{glow: true, height: height, width: width, channels: channels,
+		levels: 2, steps: 8, hidden: []int{64, 64}, learnedPrior: true, invConv: "lu",
+		dequantization: "uniform", alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound, seed: 1}
+}
+
+// RealNVPImage starts the multi-scale RealNVP of Dinh et al. 2016 (section
+// 3.6) for images of height×width×channels 8-bit values (0…255):
+//
+//	dequantization → logit → L scales; each but the last:
+//	    K checkerboard couplings → Squeeze2x2 → K channel couplings
+//	    → FactorOut half of the channels
+//	and the last: K+1 checkerboard couplings
+//
+// Masks alternate with their flips, every coupling is an [AffineCoupling] with a
+// [ConvNet] conditioner, optionally preceded by an [ActNorm] (in place of the
+// paper's batch normalisation). Defaults: L = 2, K = 3, ConvNet(64, 64),
+// ActNorm on, no learned prior, uniform dequantization, logit α = 0.05.
+func RealNVPImage(height, width, channels int) *ImageFlowConfig {
+	c := Glow(height, width, channels)
+	c.glow, c.steps, c.learnedPrior = false, 3, false
+	return c
+}
+
+// FromScope reads the ParamImageFlow* hyperparameters from the scope (and its
+// parents), keeping the current values for those not set.
+func (c *ImageFlowConfig) FromScope(scope *model.Scope) *ImageFlowConfig {
+	c.levels = model.GetParamOr(scope, ParamImageFlowLevels, c.levels)
+	c.steps = model.GetParamOr(scope, ParamImageFlowSteps, c.steps)
+	c.hidden = model.GetParamOr(scope, ParamImageFlowHidden, c.hidden)
+	c.learnedPrior = model.GetParamOr(scope, ParamImageFlowLearnedPrior, c.learnedPrior)
+	c.invConv = model.GetParamOr(scope, ParamImageFlowInvConv, c.invConv)
+	c.dequantization = model.GetParamOr(scope, ParamImageFlowDequantization, c.dequantization)
+	c.alpha = model.GetParamOr(scope, ParamImageFlowLogitAlpha, c.alpha)
+	c.actNorm = model.GetParamOr(scope, ParamImageFlowActNorm, c.actNorm)
+	c.scaleBound = model.GetParamOr(scope, ParamImageFlowScaleBound, c.scaleBound)
+	c.seed = model.GetParamOr(scope, ParamImageFlowSeed, c.seed)
+	return c
+}
+
+// Levels sets the number of scales L.
+func (c *ImageFlowConfig) Levels(n int) *ImageFlowConfig { c.levels = n; return c }
+
+// Steps sets K, the number of flow steps (Glow) or couplings per group (RealNVP) per level.
+func (c *ImageFlowConfig) Steps(k int) *ImageFlowConfig { c.steps = k; return c }
+
+// Hidden sets the conditioners' hidden channel counts (see [ConvNet]).
+func (c *ImageFlowConfig) Hidden(channels ...int) *ImageFlowConfig { c.hidden = channels; return c }
+
+// LearnedPrior turns FactorOut's learned conditional prior on or off.
+func (c *ImageFlowConfig) LearnedPrior(on bool) *ImageFlowConfig { c.learnedPrior = on; return c }
+
+// InvConv sets the 1×1 convolutions' parametrisation: "lu" or "exp" (see [Invertible1x1Conv]).
+func (c *ImageFlowConfig) InvConv(kind string) *ImageFlowConfig { c.invConv = kind; return c }
+
+// Dequantization sets the dequantization: "uniform" or "variational".
+func (c *ImageFlowConfig) Dequantization(kind string) *ImageFlowConfig {
+	c.dequantization = kind
+	return c
+}
+
+// LogitAlpha sets the α of the [Logit] preprocessing.
+func (c *ImageFlowConfig) LogitAlpha(alpha float64) *ImageFlowConfig { c.alpha = alpha; return c }
+
+// ActNorm puts an ActNorm before every coupling of a RealNVP model (Glow always has them).
+func (c *ImageFlowConfig) ActNorm(on bool) *ImageFlowConfig { c.actNorm = on; return c }
+
+// ScaleBound sets the couplings' log-scale bound (see [AffineCoupling]).
+func (c *ImageFlowConfig) ScaleBound(b float64) *ImageFlowConfig { c.scaleBound = b; return c }
+
+// Seed sets the seed of the 1×1 convolutions' initial rotations.
+func (c *ImageFlowConfig) Seed(seed int) *ImageFlowConfig { c.seed = seed; return c }
+
+// ModelName is "glow" or "realnvp".
+func (c *ImageFlowConfig) ModelName() string {
+	if c.glow {
+		return "glow"
+	}
+	return "realnvp"
+}
+
+// squeezes is the number of Squeeze2x2 the model applies in a row.
+func (c *ImageFlowConfig) squeezes() int {
+	if c.glow {
+		return c.levels
+	}
+	return c.levels - 1
+}
+
+// Validate returns an error describing the first invalid setting.
+func (c *ImageFlowConfig) Validate() error {
+	name := c.ModelName()
+	switch {
+	case c.height < 1 || c.width < 1 || c.channels < 1:
+		return fmt.Errorf("flowlib: %s needs a positive image size, got %s", name, describeImage(c.height, c.width, c.channels))
+	case c.levels < 1:
+		return fmt.Errorf("flowlib: %s needs at least 1 level, got %d", name, c.levels)
+	case c.steps < 1:
+		return fmt.Errorf("flowlib: %s needs at least 1 step per level, got %d", name, c.steps)
+	case len(c.hidden) == 0:
+		return fmt.Errorf("flowlib: %s needs at least one hidden conditioner size", name)
+	case c.invConv != "lu" && c.invConv != "exp":
+		return fmt.Errorf("flowlib: unknown 1×1 convolution %q; valid: lu, exp", c.invConv)
+	case c.dequantization != "uniform" && c.dequantization != "variational":
+		return fmt.Errorf("flowlib: unknown dequantization %q; valid: uniform, variational", c.dequantization)
+	case !(c.alpha >= 0 && c.alpha < 0.5):
+		return fmt.Errorf("flowlib: logit alpha must be in [0, 0.5), got %v", c.alpha)
+	case !(c.scaleBound > 0):
+		return fmt.Errorf("flowlib: scale bound must be positive, got %v", c.scaleBound)
+	}
+	for _, h := range c.hidden {
+		if h < 1 {
+			return fmt.Errorf("flowlib: hidden channel counts must be positive, got %v", c.hidden)
+		}
+	}
+	if div := 1 << c.squeezes(); c.height%div != 0 || c.width%div != 0 {
+		return fmt.Errorf("flowlib: %s with %d levels squeezes the image %d times, so its height and width must be "+
+			"divisible by %d, but the image is %d×%d; use fewer levels, or crop or pad the images",
+			name, c.levels, c.squeezes(), div, c.height, c.width)
+	}
+	if !c.glow && c.height*c.width < 2 {
+		return fmt.Errorf("flowlib: realnvp needs images of at least 2 pixels for its checkerboard masks")
+	}
+	return nil
+}
+
+// Done returns the flow: dequantization, logit and the multi-scale bijector
+// over a standard normal base of the image's shape. It panics if the
+// configuration is invalid; call Validate first to get an error instead.
+func (c *ImageFlowConfig) Done() *Flow {
+	if err := c.Validate(); err != nil {
+		panic(err)
+	}
+	var dequantize Bijector = NewUniformDequantization(256)
+	if c.dequantization == "variational" {
+		dequantize = NewVariationalDequantization(256)
+	}
+	var body Bijector
+	if c.glow {
+		body = c.glowLevel(0, c.height, c.width, c.channels)
+	} else {
+		body = c.realNVPScale(0, c.height, c.width, c.channels)
+	}
+	return NewFlow(NewStandardNormal(c.height, c.width, c.channels), dequantize, NewLogit(c.alpha), body)
+}
+
+func (c *ImageFlowConfig) coupling(mask CouplingMask) *AffineCoupling {
+	coupling := NewAffineCoupling(mask, ConvNet(c.hidden...).Done())
+	coupling.ScaleBound = c.scaleBound
+	return coupling
+}
+
+// glowLevel builds level l for images height×width×channels: it squeezes,
+// runs K steps, factors out half (but at the last level) and unsqueezes, so
+// that it keeps its input's shape.
+func (c *ImageFlowConfig) glowLevel(l, height, width, channels int) *Chain {
+	ch := 4 * channels
+	layers := []Bijector{NewSqueeze2x2()}
+	mask := ChannelMask(ch)
+	for k := range c.steps {
+		conv := NewInvertible1x1Conv(ch, uint64(c.seed)+uint64(1000*l+k))
+		conv.Exp = c.invConv == "exp"
+		layers = append(layers, NewActNorm(ch), conv, c.coupling(mask))
+		mask = mask.Flip()
+	}
+	if l+1 < c.levels {
+		split := NewFactorOut(ch, c.glowLevel(l+1, height/2, width/2, ch/2))
+		split.LearnedPrior = c.learnedPrior
+		layers = append(layers, split)
+	}
+	return NewChain(append(layers, NewUnsqueeze2x2())...)
+}
+
+// realNVPScale builds scale l of RealNVP for images height×width×channels,
+// keeping its input's shape.
+func (c *ImageFlowConfig) realNVPScale(l, height, width, channels int) *Chain {
+	var layers []Bijector
+	add := func(mask CouplingMask, features int) {
+		if c.actNorm {
+			layers = append(layers, NewActNorm(features))
+		}
+		layers = append(layers, c.coupling(mask))
+	}
+	checkerboard := CheckerboardMask(height, width)
+	last := l+1 == c.levels
+	n := c.steps
+	if last {
+		n++
+	}
+	for range n {
+		add(checkerboard, channels)
+		checkerboard = checkerboard.Flip()
+	}
+	if last {
+		return NewChain(layers...)
+	}
+	layers = append(layers, NewSqueeze2x2())
+	ch := 4 * channels
+	channelMask := ChannelMask(ch)
+	for range c.steps {
+		add(channelMask, ch)
+		channelMask = channelMask.Flip()
+	}
+	split := NewFactorOut(ch, c.realNVPScale(l+1, height/2, width/2, ch/2))
+	split.LearnedPrior = c.learnedPrior
+	layers = append(layers, split, NewUnsqueeze2x2())
+	return NewChain(layers...)
+}
