@@ -1,6 +1,7 @@
 package flowlib
 
 import (
+	"fmt"
 	"math"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -214,4 +215,27 @@ func scaleLogDet(x *Node, perValue float64) *Node {
 // quantize maps y ∈ [0, 1) back to the integers clamp(⌊y·levels⌋, 0, levels−1).
 func quantize(y *Node, levels float64) *Node {
 	return ClipScalar(Floor(MulScalar(y, levels)), 0, levels-1)
+}
+
+// CheckData implements [DataChecker]: every value must be an integer in
+// 0…Levels−1.
+func (d *UniformDequantization) CheckData(values []float32, valuesPerExample int) error {
+	return checkIntegerLevels(values, valuesPerExample, d.Levels)
+}
+
+// CheckData implements [DataChecker]: every value must be an integer in
+// 0…Levels−1.
+func (d *VariationalDequantization) CheckData(values []float32, valuesPerExample int) error {
+	return checkIntegerLevels(values, valuesPerExample, d.Levels)
+}
+
+func checkIntegerLevels(values []float32, valuesPerExample, levels int) error {
+	for i, v := range values {
+		if !(v >= 0 && v <= float32(levels-1) && v == float32(math.Floor(float64(v)))) {
+			return fmt.Errorf("value %v of example %d (position %d) is not an integer in 0…%d: this model dequantizes "+
+				"%d-level data, so give it raw pixel values, not rescaled or normalised ones",
+				v, i/max(valuesPerExample, 1), i%max(valuesPerExample, 1), levels-1, levels)
+		}
+	}
+	return nil
 }

@@ -81,3 +81,30 @@ func (f *Flow) InverseTrace(scope *model.Scope, z *Node) []*Node {
 	x, _ := f.Inverse(scope, z)
 	return []*Node{z, x}
 }
+
+// DataChecker is implemented by bijectors that accept only some inputs, such
+// as the dequantization layers, which need integer pixel values. CheckData
+// returns an error describing the first value it rejects; values holds
+// examples row-major, valuesPerExample each.
+type DataChecker interface {
+	CheckData(values []float32, valuesPerExample int) error
+}
+
+// CheckData checks data for the flow's first layer (descending into chains):
+// for an image flow, that the values are integer pixel values. Call it on
+// data from outside before training or evaluating; the graph cannot report bad
+// values itself.
+func (f *Flow) CheckData(values []float32, valuesPerExample int) error {
+	b := f.Bijector
+	for {
+		chain, ok := b.(*Chain)
+		if !ok || len(chain.Layers) == 0 {
+			break
+		}
+		b = chain.Layers[0]
+	}
+	if checker, ok := b.(DataChecker); ok {
+		return checker.CheckData(values, valuesPerExample)
+	}
+	return nil
+}

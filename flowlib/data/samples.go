@@ -4,14 +4,37 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Samples is N×Dim float data stored row-major: Values[i*Dim+j] is
 // coordinate j of example i. One flat slice (rather than [][]float32) is what
 // tensor libraries expect, so it can be handed to the model without copying.
+//
+// Shape and Labels are optional. Images keep their Dim = height·width·channels
+// numbers per example in Values, and say how to fold them back in Shape.
 type Samples struct {
 	Values []float32
 	N, Dim int
+
+	// Shape is the shape of one example when it is not a flat vector, for
+	// example [28, 28, 1] ([height, width, channels], row-major) for MNIST.
+	// nil means [Dim]. When set, the product of its entries must equal Dim.
+	// Use EventShape to read it without the nil case.
+	Shape []int
+
+	// Labels optionally holds a class label for each example (len N), such
+	// as the digit of an MNIST image; nil when the data is unlabelled.
+	Labels []int
+}
+
+// EventShape returns the shape of one example: a copy of Shape, or [Dim]
+// when Shape is nil. Changing the result does not change s.
+func (s *Samples) EventShape() []int {
+	if s.Shape == nil {
+		return []int{s.Dim}
+	}
+	return slices.Clone(s.Shape)
 }
 
 // Row returns example i as a view into s.Values: changing it changes s.
@@ -24,8 +47,8 @@ func (s *Samples) Row(i int) []float32 {
 
 // Split shuffles the examples with a generator seeded by seed and returns
 // the last round(testFraction·N) of them as test and the rest as train.
-// Both are fresh copies; s is left unchanged. The same seed always gives the
-// same split. When N ≥ 2 each part gets at least one example, so neither
+// Both are fresh copies, with each example's label (if Labels is set) and
+// the Shape; s is left unchanged. The same seed always gives the same split. When N ≥ 2 each part gets at least one example, so neither
 // can be empty by accident of rounding.
 //
 // Split panics if testFraction is not strictly between 0 and 1: that is a
@@ -44,11 +67,23 @@ func (s *Samples) Split(testFraction float64, seed uint64) (train, test *Samples
 	return train, test
 }
 
-// gather copies the listed rows, in that order, into new Samples.
+// gather copies the listed rows, in that order, into new Samples, with
+// their labels (if any) and a copy of the shape.
 func (s *Samples) gather(rows []int) *Samples {
-	out := &Samples{Values: make([]float32, 0, len(rows)*s.Dim), N: len(rows), Dim: s.Dim}
+	out := &Samples{
+		Values: make([]float32, 0, len(rows)*s.Dim),
+		N:      len(rows),
+		Dim:    s.Dim,
+		Shape:  slices.Clone(s.Shape),
+	}
 	for _, i := range rows {
 		out.Values = append(out.Values, s.Row(i)...)
+	}
+	if s.Labels != nil {
+		out.Labels = make([]int, len(rows))
+		for k, i := range rows {
+			out.Labels[k] = s.Labels[i]
+		}
 	}
 	return out
 }
@@ -77,6 +112,25 @@ func (s *Samples) check() error {
 		return fmt.Errorf("samples have negative size N=%d Dim=%d", s.N, s.Dim)
 	case len(s.Values) != s.N*s.Dim:
 		return fmt.Errorf("samples have %d values but N×Dim = %d×%d = %d", len(s.Values), s.N, s.Dim, s.N*s.Dim)
+	case s.Labels != nil && len(s.Labels) != s.N:
+		return fmt.Errorf("samples have %d labels for N=%d examples; give one label per example, or set Labels to nil",
+			len(s.Labels), s.N)
+	}
+	if s.Shape != nil {
+		size := 1
+		for _, d := range s.Shape {
+			if d <= 0 {
+				return fmt.Errorf("samples have Shape %v with a non-positive dimension; every dimension must be ≥ 1", s.Shape)
+			}
+			if d > s.Dim {
+				size = s.Dim + 1 // already too big; stopping here also avoids overflow
+				break
+			}
+			size *= d
+		}
+		if size != s.Dim {
+			return fmt.Errorf("samples have Shape %v but Dim=%d; the product of Shape must equal Dim", s.Shape, s.Dim)
+		}
 	}
 	return nil
 }

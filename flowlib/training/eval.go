@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -15,16 +16,20 @@ import (
 	"github.com/flowbook/flowbook/flowlib/data"
 )
 
-// evalBatchSize bounds the memory of evaluation graphs.
-const evalBatchSize = 4096
+// evalBatchSize bounds the memory of evaluation graphs: up to 4096 examples,
+// fewer for large ones (130 MNIST images), whose convolutions need far more
+// memory per example.
+func evalBatchSize(valuesPerExample int) int {
+	return max(1, min(4096, 102400/max(valuesPerExample, 1)))
+}
 
 // LogProbs returns log p(x) in nats for every example of samples.
 func LogProbs(backend compute.Backend, store *model.Store, flow *flowlib.Flow, samples *data.Samples) ([]float64, error) {
 	if samples == nil || samples.N == 0 {
 		return nil, fmt.Errorf("training: no examples to evaluate")
 	}
-	if event := flow.Base.EventShape(); len(event) != 1 || event[0] != samples.Dim {
-		return nil, fmt.Errorf("the model expects data of dimension %v but the data has dimension %d", event, samples.Dim)
+	if err := checkData(flow, "data", samples); err != nil {
+		return nil, err
 	}
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
 		return flow.LogProb(scope, x)
@@ -34,9 +39,11 @@ func LogProbs(backend compute.Backend, store *model.Store, flow *flowlib.Flow, s
 	}
 	defer exec.Finalize()
 	out := make([]float64, 0, samples.N)
-	for start := 0; start < samples.N; start += evalBatchSize {
-		end := min(start+evalBatchSize, samples.N)
-		x := tensors.FromFlatDataAndDimensions(samples.Values[start*samples.Dim:end*samples.Dim], end-start, samples.Dim)
+	batch := evalBatchSize(samples.Dim)
+	for start := 0; start < samples.N; start += batch {
+		end := min(start+batch, samples.N)
+		dims := append([]int{end - start}, samples.EventShape()...)
+		x := tensors.FromFlatDataAndDimensions(samples.Values[start*samples.Dim:end*samples.Dim], dims...)
 		res, err := exec.Call(x)
 		if err != nil {
 			return nil, err
@@ -69,10 +76,6 @@ func Sample(backend compute.Backend, store *model.Store, flow *flowlib.Flow, n i
 	if !(temperature > 0) {
 		return nil, fmt.Errorf("training: temperature must be positive, got %g", temperature)
 	}
-	event := flow.Base.EventShape()
-	if len(event) != 1 {
-		return nil, fmt.Errorf("training: Sample handles vector data; the base has event shape %v", event)
-	}
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, g *Graph) *Node {
 		return flow.Sample(scope, g, dtypes.Float32, n, temperature)
 	})
@@ -84,7 +87,99 @@ func Sample(backend compute.Backend, store *model.Store, flow *flowlib.Flow, n i
 	if err != nil {
 		return nil, err
 	}
-	return &data.Samples{Values: tensors.MustCopyFlatData[float32](res[0]), N: n, Dim: event[0]}, nil
+	return samplesFromTensor(res[0], flow.Base.EventShape()), nil
+}
+
+// samplesFromTensor copies a float32 tensor [n, event...] into Samples.
+func samplesFromTensor(t *tensors.Tensor, event []int) *data.Samples {
+	values := tensors.MustCopyFlatData[float32](t)
+	n := t.Shape().Dimensions[0]
+	s := &data.Samples{Values: values, N: n, Dim: len(values) / max(n, 1)}
+	if len(event) > 1 {
+		s.Shape = slices.Clone(event)
+	}
+	return s
+}
+
+// Reconstruct maps every example to the latent space and back, x → f⁻¹(f(x)).
+// For an exact flow on continuous data it returns x up to rounding; for an
+// image flow it also shows that the dequantization noise is undone.
+func Reconstruct(backend compute.Backend, store *model.Store, flow *flowlib.Flow, samples *data.Samples) (*data.Samples, error) {
+	if err := checkData(flow, "data", samples); err != nil {
+		return nil, err
+	}
+	return mapBatches(backend, store, samples, flow.Base.EventShape(), func(scope *model.Scope, x *Node) *Node {
+		z, _ := flow.Forward(scope, x)
+		back, _ := flow.Inverse(scope, z)
+		return back
+	})
+}
+
+// InterpolateLatents encodes examples a and b (row indices of samples) to latents
+// z_a and z_b and decodes the points of the straight line between them:
+// steps examples, from x_a (t = 0) to x_b (t = 1). In a well-trained image
+// flow the intermediate images morph from one digit into the other.
+func InterpolateLatents(backend compute.Backend, store *model.Store, flow *flowlib.Flow, samples *data.Samples, a, b, steps int) (*data.Samples, error) {
+	if steps < 2 {
+		return nil, fmt.Errorf("training: interpolation needs at least 2 steps, got %d", steps)
+	}
+	if samples == nil || a < 0 || b < 0 || a >= samples.N || b >= samples.N {
+		return nil, fmt.Errorf("training: interpolation endpoints %d and %d must be examples of the data (0…N−1)", a, b)
+	}
+	pair := &data.Samples{Values: append(slices.Clone(samples.Row(a)), samples.Row(b)...), N: 2, Dim: samples.Dim, Shape: samples.Shape}
+	if err := checkData(flow, "data", pair); err != nil {
+		return nil, err
+	}
+	event := flow.Base.EventShape()
+	return mapBatches(backend, store, pair, event, func(scope *model.Scope, x *Node) *Node {
+		z, _ := flow.Forward(scope, x)
+		za, zb := SliceAxis(z, 0, AxisElem(0)), SliceAxis(z, 0, AxisElem(1))
+		t := make([]float64, steps)
+		for i := range t {
+			t[i] = float64(i) / float64(steps-1)
+		}
+		tNode := ExpandLeftToRank(ConvertDType(Const(x.Graph(), t), z.DType()), 1)
+		tNode = Reshape(tNode, append([]int{steps}, ones(len(event))...)...)
+		line := Add(za, Mul(tNode, Sub(zb, za))) // [steps, event...]
+		back, _ := flow.Inverse(scope, line)
+		return back
+	})
+}
+
+func ones(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
+}
+
+// mapBatches runs fn on samples in batches and collects the results, which
+// have the shape [batch, event...].
+func mapBatches(backend compute.Backend, store *model.Store, samples *data.Samples, event []int, fn func(*model.Scope, *Node) *Node) (*data.Samples, error) {
+	exec, err := model.NewExec(backend, store, fn)
+	if err != nil {
+		return nil, err
+	}
+	defer exec.Finalize()
+	var values []float32
+	n := 0
+	batch := evalBatchSize(samples.Dim)
+	for start := 0; start < samples.N; start += batch {
+		end := min(start+batch, samples.N)
+		dims := append([]int{end - start}, samples.EventShape()...)
+		res, err := exec.Call(tensors.FromFlatDataAndDimensions(samples.Values[start*samples.Dim:end*samples.Dim], dims...))
+		if err != nil {
+			return nil, err
+		}
+		values = append(values, tensors.MustCopyFlatData[float32](res[0])...)
+		n += res[0].Shape().Dimensions[0]
+	}
+	out := &data.Samples{Values: values, N: n, Dim: len(values) / max(n, 1)}
+	if len(event) > 1 {
+		out.Shape = slices.Clone(event)
+	}
+	return out, nil
 }
 
 // NonFiniteError reports a loss that became NaN or Inf during training.
@@ -152,7 +247,7 @@ func (c *Config) firstNonFiniteLayer(batch []float32) string {
 		return ""
 	}
 	defer exec.Finalize()
-	res, err := exec.Call(tensors.FromFlatDataAndDimensions(batch, len(batch)/dim, dim))
+	res, err := exec.Call(tensors.FromFlatDataAndDimensions(batch, append([]int{len(batch) / dim}, c.train.EventShape()...)...))
 	if err != nil {
 		return ""
 	}

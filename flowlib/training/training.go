@@ -17,6 +17,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -169,19 +170,50 @@ func (c *Config) validate() error {
 	case c.clipNorm < 0:
 		return fmt.Errorf("training: gradient clipping norm must be >= 0, got %g", c.clipNorm)
 	}
-	if err := checkFinite("training data", c.train); err != nil {
+	if err := checkData(c.flow, "training data", c.train); err != nil {
 		return err
 	}
 	if c.test != nil {
-		if c.test.Dim != c.train.Dim {
-			return fmt.Errorf("training: test data has dimension %d but training data has %d", c.test.Dim, c.train.Dim)
-		}
-		if err := checkFinite("test data", c.test); err != nil {
+		if err := checkData(c.flow, "test data", c.test); err != nil {
 			return err
 		}
 	}
-	if event := c.flow.Base.EventShape(); len(event) != 1 || event[0] != c.train.Dim {
-		return fmt.Errorf("training: the flow's base distribution has event shape %v but the data has dimension %d", event, c.train.Dim)
+	return nil
+}
+
+// checkData returns an error unless the examples have the shape the flow
+// models and values it accepts.
+func checkData(flow *flowlib.Flow, what string, s *data.Samples) error {
+	if err := checkFinite(what, s); err != nil {
+		return err
+	}
+	if err := checkShape(flow, what, s); err != nil {
+		return err
+	}
+	if err := flow.CheckData(s.Values, s.Dim); err != nil {
+		return fmt.Errorf("training: %s: %w", what, err)
+	}
+	return nil
+}
+
+// checkShape returns an error unless each example has the shape of the flow's
+// base distribution.
+func checkShape(flow *flowlib.Flow, what string, s *data.Samples) error {
+	if s == nil || s.N == 0 {
+		return fmt.Errorf("training: no %s (0 examples)", what)
+	}
+	if len(s.Values) != s.N*s.Dim {
+		return fmt.Errorf("training: %s has %d values but N×Dim = %d×%d", what, len(s.Values), s.N, s.Dim)
+	}
+	want, got := flow.Base.EventShape(), s.EventShape()
+	if !slices.Equal(want, got) {
+		hint := ""
+		if len(want) == 3 && len(got) == 1 {
+			hint = "; this is an image model: give it images (e.g. --data mnist:DIR), or use a vector model for vector data"
+		} else if len(want) == 1 && len(got) == 3 {
+			hint = "; this is a vector model: use an image model (glow, realnvp with images) for images"
+		}
+		return fmt.Errorf("training: the model expects examples of shape %v but the %s has examples of shape %v%s", want, what, got, hint)
 	}
 	return nil
 }
@@ -341,6 +373,7 @@ func (b *batches) Iter() iter.Seq2[train.Batch, error] {
 	return func(yield func(train.Batch, error) bool) {
 		n, dim := b.samples.N, b.samples.Dim
 		size := min(b.batchSize, n)
+		dims := append([]int{size}, b.samples.EventShape()...)
 		for {
 			order := b.rng.Perm(n)
 			for start := 0; start+size <= n; start += size {
@@ -349,7 +382,7 @@ func (b *batches) Iter() iter.Seq2[train.Batch, error] {
 					copy(flat[i*dim:(i+1)*dim], b.samples.Row(idx))
 				}
 				b.last = flat
-				batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, size, dim)}}
+				batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...)}}
 				if !yield(batch, nil) {
 					return
 				}

@@ -128,10 +128,10 @@ func TestBadTrainingInput(t *testing.T) {
 	}{
 		{"empty", training.New(be, model.NewStore(), smallFlow(), &data.Samples{Dim: 2}), "no training data"},
 		{"nan", training.New(be, model.NewStore(), smallFlow(), nan), "non-finite value (NaN) in example 1, coordinate 0"},
-		{"wrong_dim", training.New(be, model.NewStore(), smallFlow(), threeD), "event shape [2] but the data has dimension 3"},
+		{"wrong_dim", training.New(be, model.NewStore(), smallFlow(), threeD), "expects examples of shape [2] but the training data has examples of shape [3]"},
 		{"bad_steps", training.New(be, model.NewStore(), smallFlow(), good).Steps(0), "steps must be at least 1"},
 		{"bad_lr", training.New(be, model.NewStore(), smallFlow(), good).LearningRate(-1), "learning rate must be positive"},
-		{"test_dim", training.New(be, model.NewStore(), smallFlow(), good).Eval(threeD, 10), "test data has dimension 3"},
+		{"test_dim", training.New(be, model.NewStore(), smallFlow(), good).Eval(threeD, 10), "but the test data has examples of shape [3]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
