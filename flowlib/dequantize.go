@@ -9,29 +9,6 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
-// Discrete data and bits per dimension.
-//
-// Pixels are integers x ∈ {0, …, 255}^D, while a flow is a density on ℝ^D: on
-// discrete points a density can grow without bound. Dequantization fixes it by
-// modelling y = (x + u)/256 with noise u ∈ [0, 1)^D, so the continuous density
-// p(y) spreads each pixel value's probability over its own cell. Then
-//
-//	log P(x) ≥ E_u[ log p(y) ] − D·log 256                         (uniform u)
-//	log P(x) ≥ E_u[ log p(y) − log q(u|x) ] − D·log 256           (u ~ q(u|x))
-//
-// (Theis et al. 2016; Ho et al. 2019, Flow++). The −D·log 256 is the log-det of
-// the scaling by 1/256 and −log q(u|x) the entropy term; [UniformDequantization]
-// and [VariationalDequantization] return them as their log-dets, so a flow that
-// starts with one of them has Flow.LogProb(x) = a one-sample estimate of the
-// bound on log P(x), with x given as pixel values 0…255. Bits per dimension is
-// that discrete log-likelihood in base 2, per value:
-//
-//	bits/dim = −log P(x) / (D · ln 2)
-//	         = −( log p_Z(z) + Σ_layers log|det J| − D·log 256 ) / (D · ln 2)
-//
-// where the layers include the preprocessing ([Logit]). A model that knows
-// nothing (uniform over the 256 values) scores exactly 8 bits/dim.
-
 // UniformDequantization turns integer data 0…Levels−1 into continuous data in
 // [0, 1) by adding uniform noise and scaling, the first layer of an image flow:
 //

@@ -33,6 +33,13 @@
 //   - [Flow] joins a base distribution and a bijector: LogProb, Sample (with a
 //     temperature) and Trace (the tensor after each layer).
 //   - [RealNVP] builds a RealNVP model for vector data.
+//   - Images [batchSize, H, W, C]: [Squeeze2x2] and [Unsqueeze2x2],
+//     [CheckerboardMask] and [ChannelMask] for the couplings, a [ConvNet]
+//     conditioner on [Conv2D], per-channel [ActNorm], [Invertible1x1Conv] (LU
+//     or matrix-exponential), the multi-scale [FactorOut] (with Glow's learned
+//     prior), and the preprocessing layers [UniformDequantization],
+//     [VariationalDequantization] and [Logit]. [Glow] and [RealNVPImage] build
+//     whole multi-scale models for 8-bit images.
 //
 // Training lives in the training sub-package, the checks (invertibility,
 // log-det against the brute-force Jacobian, gradients) in flowcheck, toy and
@@ -46,6 +53,29 @@
 // Forward and Inverse of the same layer see exactly the same variables, even in
 // the same graph. Custom bijectors should enter their own sub-scopes with At as
 // well, not In, which panics when a scope is entered twice.
+//
+// # Images, dequantization and bits/dim
+//
+// Pixels are integers x ∈ {0, …, 255}^D, while a flow is a density on ℝ^D,
+// which on discrete points can grow without bound. Dequantization models
+// y = (x + u)/256 instead, with noise u ∈ [0, 1)^D, so the continuous density
+// spreads each pixel value's probability over its own cell. Then
+//
+//	log P(x) ≥ E_u[ log p(y) ] − D·log 256                     (u uniform)
+//	log P(x) ≥ E_u[ log p(y) − log q(u|x) ] − D·log 256       (u ~ q(u|x))
+//
+// (Theis et al. 2016; Ho et al. 2019, Flow++). [UniformDequantization] and
+// [VariationalDequantization] return −D·log 256 (and −log q(u|x)) as their
+// log-dets, so for a flow that starts with one of them Flow.LogProb(x), with x
+// given as pixel values 0…255, is a one-sample estimate of that bound on the
+// discrete log-likelihood. Bits per dimension is its negative in base 2, per
+// value:
+//
+//	bits/dim = −log P(x) / (D · ln 2)
+//	         = −( log p_Z(z) + Σ_layers log|det J| − D·log 256 ) / (D · ln 2)
+//
+// where the layers include the preprocessing ([Logit]). A model that knows
+// nothing (uniform over the 256 values) scores exactly 8 bits/dim.
 //
 // Shapes are written [batchSize, ...]: the first axis always indexes examples,
 // and log-dets have shape [batchSize].
