@@ -5,7 +5,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flowbook/flowbook/flowlib/data"
@@ -15,36 +17,71 @@ import (
 // toyNames lists the toy datasets --data accepts by name.
 func toyNames() []string { return data.Names() }
 
-// dataSource is what a --data flag names: a toy dataset or a CSV file.
+// imageSchemes are the prefixes of --data values that name a directory of
+// image files in the MNIST format, like mnist:.cache/mnist. Fashion-MNIST has
+// the same files, so both read them with data.LoadMNIST; the name only says
+// which dataset it is, and which option of scripts/fetch-mnist fetches it.
+var imageSchemes = []string{"mnist", "fashion-mnist"}
+
+// dataSource is what a --data flag names: a toy dataset, a CSV file, or a
+// directory of MNIST-format images.
 type dataSource struct {
-	toy  string // the toy dataset's name, or ""
-	path string // the CSV file's path, or ""
+	toy    string // the toy dataset's name, or ""
+	path   string // the CSV file's path, or ""
+	scheme string // for images: one of imageSchemes, or ""
+	dir    string // for images: the absolute path of the directory of IDX files
 }
 
-// parseData interprets a --data value: a toy dataset's name, or else the path
-// of a CSV file. A value that is neither (no such name, no such file, no .csv
-// suffix) is most likely a misspelt name, and the error lists the names.
+// parseData interprets a --data value: SCHEME:DIR for images (mnist:DIR,
+// fashion-mnist:DIR), a toy dataset's name, or else the path of a CSV file. A
+// value that is none of these (no such name, no such file, no .csv suffix) is
+// most likely a misspelt name, and the error lists the names.
+//
+// The image directory is made absolute, since it is stored in the checkpoint
+// for eval and sample, which may run from another working directory.
 func parseData(value string) (dataSource, error) {
+	for _, scheme := range imageSchemes {
+		dir, ok := strings.CutPrefix(value, scheme+":")
+		if !ok {
+			continue
+		}
+		if dir == "" {
+			return dataSource{}, fmt.Errorf("--data %q needs the directory of the image files after the colon, "+
+				"like %s:.cache/mnist", value, scheme)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return dataSource{}, fmt.Errorf("--data %s: %w", value, err)
+		}
+		return dataSource{scheme: scheme, dir: abs}, nil
+	}
 	if slices.Contains(toyNames(), value) {
 		return dataSource{toy: value}, nil
 	}
 	if _, err := os.Stat(value); err == nil || strings.HasSuffix(strings.ToLower(value), ".csv") {
 		return dataSource{path: value}, nil
 	}
-	return dataSource{}, fmt.Errorf("unknown dataset %q: give a toy dataset (%s) or the path of a CSV file",
-		value, strings.Join(toyNames(), ", "))
+	return dataSource{}, fmt.Errorf("unknown dataset %q: give a toy dataset (%s), the path of a CSV file, "+
+		"or images as mnist:DIR or fashion-mnist:DIR", value, strings.Join(toyNames(), ", "))
 }
 
-// String names the source in the logs and in checkpoints.
+// String names the source in the logs and in checkpoints, in the form
+// parseData reads.
 func (d dataSource) String() string {
-	if d.toy != "" {
+	switch {
+	case d.toy != "":
 		return d.toy
+	case d.scheme != "":
+		return d.scheme + ":" + d.dir
 	}
 	return d.path
 }
 
-// load returns the data: n points drawn with seed from a toy dataset, or the
-// CSV file's rows (n and seed are then unused).
+// images reports whether the source holds images rather than vectors.
+func (d dataSource) images() bool { return d.scheme != "" }
+
+// load returns vector data: n points drawn with seed from a toy dataset, or
+// the CSV file's rows (n and seed are then unused).
 func (d dataSource) load(n int, seed uint64) (*data.Samples, error) {
 	if d.toy == "" {
 		return data.LoadCSV(d.path, 0)
@@ -52,22 +89,96 @@ func (d dataSource) load(n int, seed uint64) (*data.Samples, error) {
 	return data.Toy(d.toy, n, seed)
 }
 
-// loadForModel is load for a trained model of dimension dim, whose
-// checkpoint is in dir: data of another dimension is an error that says so.
-func (d dataSource) loadForModel(n int, seed uint64, dim int, dir string) (*data.Samples, error) {
-	if d.toy != "" && dim != 2 {
+// loadImages returns the training and test splits of an image source, as the
+// files define them. A missing directory gets its own message, with the
+// command that fills it.
+func (d dataSource) loadImages() (train, test *data.Samples, err error) {
+	fetch := "scripts/fetch-mnist " + d.dir
+	if d.scheme == "fashion-mnist" {
+		fetch += " --fashion"
+	}
+	info, err := os.Stat(d.dir)
+	switch {
+	case os.IsNotExist(err):
+		return nil, nil, fmt.Errorf("the %s directory %s does not exist; run %s to download the files into it",
+			d.scheme, d.dir, fetch)
+	case err != nil:
+		return nil, nil, fmt.Errorf("the %s directory: %w", d.scheme, err)
+	case !info.IsDir():
+		return nil, nil, fmt.Errorf("%s:%s is a file; give the directory that holds the %s files (run %s to fill one)",
+			d.scheme, d.dir, d.scheme, fetch)
+	}
+	return data.LoadMNIST(d.dir)
+}
+
+// loadForModel returns the data to evaluate the model spec on, whose
+// checkpoint is in dir: the test split of an image source, or else n points
+// (toy data, drawn with seed) or a CSV file's rows. Data whose shape is not
+// the model's is an error that says what the model needs.
+func (d dataSource) loadForModel(n int, seed uint64, spec *modelSpec, dir string) (*data.Samples, error) {
+	switch {
+	case spec.images() && !d.images():
+		if d.toy != "" {
+			return nil, fmt.Errorf("the toy dataset %q is 2-D points but the model in %s is an image model for %s images: "+
+				"give images, e.g. --data mnist:DIR", d.toy, dir, describeShape(spec.Shape))
+		}
+	case !spec.images() && d.images():
+		return nil, fmt.Errorf("%s holds images but the model in %s is a vector model of dimension %d: "+
+			"give a CSV file with %d columns or a toy dataset", d, dir, spec.Dim, spec.Dim)
+	case d.toy != "" && spec.Dim != 2:
 		return nil, fmt.Errorf("the toy dataset %q is 2-D but the model in %s has dimension %d; give a CSV file with %d columns",
-			d.toy, dir, dim, dim)
+			d.toy, dir, spec.Dim, spec.Dim)
+	}
+	if d.images() {
+		_, test, err := d.loadImages()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(test.Shape, spec.Shape) {
+			return nil, fmt.Errorf("%s holds images of %s but the model in %s is for images of %s: "+
+				"give the images it was trained on, or the checkpoint of a model trained on these",
+				d, describeShape(test.Shape), dir, describeShape(spec.Shape))
+		}
+		return test, nil
 	}
 	points, err := d.load(n, seed)
 	if err != nil {
 		return nil, err
 	}
-	if points.Dim != dim {
+	if spec.images() {
+		return nil, fmt.Errorf("%s holds vectors of %d columns but the model in %s is an image model for %s images "+
+			"(%d values each): give images, e.g. --data mnist:DIR", d, points.Dim, dir, describeShape(spec.Shape), spec.Dim)
+	}
+	if points.Dim != spec.Dim {
 		return nil, fmt.Errorf("%s has %d columns but the model in %s has dimension %d: give data with %d columns, "+
-			"or the checkpoint of a model trained on data like this", d, points.Dim, dir, dim, dim)
+			"or the checkpoint of a model trained on data like this", d, points.Dim, dir, spec.Dim, spec.Dim)
 	}
 	return points, nil
+}
+
+// describeShape writes an image shape [height, width, channels] as
+// "28×28×1".
+func describeShape(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, v := range shape {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, "×")
+}
+
+// firstN returns the first n examples of s (all of them when n is 0 or at
+// least s.N), sharing s's values.
+func firstN(s *data.Samples, n int) *data.Samples {
+	if n <= 0 || n >= s.N {
+		return s
+	}
+	out := *s
+	out.N = n
+	out.Values = s.Values[:n*s.Dim]
+	if s.Labels != nil {
+		out.Labels = s.Labels[:n]
+	}
+	return &out
 }
 
 // trueMeanLogLikelihood returns the mean log-density of the points under the

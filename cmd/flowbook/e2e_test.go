@@ -209,6 +209,66 @@ func TestTrainOnCSV(t *testing.T) {
 	checkOneErrorLine(t, stderr, "2-D", "dimension 3")
 }
 
+// TestMNISTEndToEnd trains a tiny Glow and a tiny multi-scale RealNVP on
+// the MNIST files in $FLOWBOOK_MNIST_DIR (scripts/test sets it), evaluates
+// them and draws samples, reconstructions and an interpolation as PNG files.
+func TestMNISTEndToEnd(t *testing.T) {
+	mnistDir := os.Getenv("FLOWBOOK_MNIST_DIR")
+	if mnistDir == "" {
+		t.Skip("FLOWBOOK_MNIST_DIR is not set: run scripts/fetch-mnist DIR and set it to DIR (scripts/test does both)")
+	}
+	t.Setenv("GOMLX_BACKEND", "go")
+	mnist := "mnist:" + mnistDir
+	tests := []struct {
+		model string
+		args  []string // the architecture
+		want  string   // in the model's description
+	}{
+		{"glow", []string{"--levels", "1", "--steps-per-level", "1", "--hidden", "8"},
+			"glow, images 28×28×1, 1 level of 1 step, hidden 8, 1×1 conv lu, learned prior on"},
+		{"realnvp", []string{"--levels", "2", "--steps-per-level", "1", "--hidden", "8"},
+			"realnvp, images 28×28×1, 2 levels of 1 coupling, hidden 8, actnorm on, learned prior off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			tmp := t.TempDir()
+			dir := filepath.Join(tmp, "ckpt")
+			args := append([]string{"train", "--model", tt.model, "--data", mnist, "--steps", "3", "--batch", "8",
+				"--test-n", "16", "--checkpoint", dir}, tt.args...)
+			out := mustRun(t, args...)
+			wantContains(t, out, tt.want, "(the first 16 evaluated during training)", "trained steps 0 to 3",
+				"steps/s", "test set at step 3, 16 images", "nats per image", "wall time")
+			if bpd := bitsPerDim(t, out); !(bpd > 0 && bpd < 16) {
+				t.Errorf("train: test bits/dim %v, expected between 0 and 16", bpd)
+			}
+
+			// Eval reads the whole test split by default.
+			out = mustRun(t, "eval", "--checkpoint", dir)
+			wantContains(t, out, "step 3 (trained on "+mnist+")", "test split")
+			if bpd := bitsPerDim(t, out); !(bpd > 0 && bpd < 16) || math.IsNaN(bpd) {
+				t.Errorf("eval: test bits/dim %v, expected between 0 and 16", bpd)
+			}
+
+			pictures := []struct {
+				name          string
+				args          []string
+				columns, rows int
+			}{
+				{"t0.7", []string{"--n", "64", "--temperature", "0.7"}, 8, 8},
+				{"t1.0", []string{"--n", "64", "--temperature", "1.0"}, 8, 8},
+				{"reconstruct", []string{"--reconstruct", "--n", "8"}, 3, 6},
+				{"interpolate", []string{"--interpolate", "0,1"}, 10, 1},
+			}
+			for _, p := range pictures {
+				path := filepath.Join(tmp, p.name+".png")
+				out := mustRun(t, append([]string{"sample", "--checkpoint", dir, "--out", path}, p.args...)...)
+				wantContains(t, out, "wrote "+path, "pixel values: min ")
+				checkPNG(t, path, gridPixels(p.columns, p.rows))
+			}
+		})
+	}
+}
+
 // rms is the root mean square of all the values in s.
 func rms(s *data.Samples) float64 {
 	sum := 0.0

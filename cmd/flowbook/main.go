@@ -5,6 +5,10 @@
 //	flowbook eval   --checkpoint /tmp/fb-moons --data /tmp/fb-moons/test.csv
 //	flowbook sample --checkpoint /tmp/fb-moons --n 1000 --out samples.csv
 //
+//	flowbook train  --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
+//	flowbook eval   --checkpoint /tmp/fb-glow
+//	flowbook sample --checkpoint /tmp/fb-glow --n 64 --temperature 0.7 --out samples.png
+//
 // A checkpoint directory holds everything needed to use a model again: the
 // weights, and the model's description (its architecture) stored as
 // parameters of the model store, so eval and sample rebuild the same model
@@ -47,9 +51,9 @@ type command struct {
 // to the program's usage, which would make an initialisation cycle.
 func commands() []command {
 	return []command{
-		{"train", "fit a flow to a toy dataset or a CSV file, saving checkpoints", cmdTrain},
-		{"eval", "mean log-likelihood of data under a trained flow", cmdEval},
-		{"sample", "draw samples from a trained flow into a CSV file", cmdSample},
+		{"train", "fit a flow to a toy dataset, a CSV file or MNIST images, saving checkpoints", cmdTrain},
+		{"eval", "mean log-likelihood (and bits/dim) of data under a trained flow", cmdEval},
+		{"sample", "draw samples from a trained flow into a CSV file, or a PNG grid of images", cmdSample},
 	}
 }
 
@@ -65,9 +69,14 @@ Examples:
   flowbook train --data moons --steps 3000 --checkpoint /tmp/fb-moons
   flowbook eval --checkpoint /tmp/fb-moons --data /tmp/fb-moons/test.csv
   flowbook sample --checkpoint /tmp/fb-moons --n 1000 --out samples.csv
+  flowbook train --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
+  flowbook eval --checkpoint /tmp/fb-glow
+  flowbook sample --checkpoint /tmp/fb-glow --n 64 --temperature 0.7 --out samples.png
 
 Toy datasets: %s.
-Models: %s.
+Images: mnist:DIR or fashion-mnist:DIR, the MNIST-format files in DIR
+(scripts/fetch-mnist DIR downloads them).
+Models: %s (realnvp for vectors or images, glow for images).
 The compute backend comes from the environment variable GOMLX_BACKEND:
 "go" (pure Go, the default), "xla:cpu", "xla:cuda" or "xla:/path/to/plugin.so".
 

@@ -5,20 +5,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowbook/flowbook/flowlib/data"
 )
 
-// shared holds files made once for all tests: a tiny trained checkpoint and
-// CSV files with various defects.
+// shared holds files made once for all tests: tiny trained checkpoints and
+// a directory of made-up MNIST files.
 var shared struct {
-	dir  string // the temporary directory holding everything below
-	ckpt string // a 2-D RealNVP checkpoint: moons, 2 couplings, hidden 8
+	dir       string // the temporary directory holding everything below
+	ckpt      string // a 2-D RealNVP checkpoint: moons, 2 couplings, hidden 8
+	mnist     string // MNIST-format files of random 28×28 images (see writeMNIST)
+	imageCkpt string // a Glow checkpoint for those images: 1 level of 1 step, hidden 4
 }
 
-// TestMain trains the shared checkpoint once; it takes well under a second.
+// TestMain trains the shared checkpoints once; it takes well under a second.
 func TestMain(m *testing.M) {
 	os.Setenv("GOMLX_BACKEND", "go") // The pure-Go backend needs nothing installed.
 	dir, err := os.MkdirTemp("", "flowbook-test-")
@@ -34,9 +39,70 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "training the shared checkpoint failed (%d):\n%s\n%s", code, stdout, stderr)
 		os.Exit(1)
 	}
+	shared.mnist, shared.imageCkpt = filepath.Join(dir, "mnist"), filepath.Join(dir, "image-ckpt")
+	if err := writeMNIST(shared.mnist, 32, 8); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code, stdout, stderr = runCLI("train", "--data", "mnist:"+shared.mnist, "--model", "glow",
+		"--levels", "1", "--steps-per-level", "1", "--hidden", "4", "--steps", "2", "--batch", "4",
+		"--eval-every", "0", "--checkpoint-every", "0", "--checkpoint", shared.imageCkpt)
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "training the shared image checkpoint failed (%d):\n%s\n%s", code, stdout, stderr)
+		os.Exit(1)
+	}
 	status := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(status)
+}
+
+// mnistSide is the height and width of the images writeMNIST makes, MNIST's.
+const mnistSide = 28
+
+// writeMNIST writes the four MNIST files, gzipped, into dir (created if
+// needed): nTrain training and nTest test images of random grey levels
+// 0..255, 28×28 like MNIST's, with labels 0..9. Always the same images.
+func writeMNIST(dir string, nTrain, nTest int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	files := []struct {
+		name string
+		dims []int
+	}{
+		{"train-images-idx3-ubyte.gz", []int{nTrain, mnistSide, mnistSide}},
+		{"train-labels-idx1-ubyte.gz", []int{nTrain}},
+		{"t10k-images-idx3-ubyte.gz", []int{nTest, mnistSide, mnistSide}},
+		{"t10k-labels-idx1-ubyte.gz", []int{nTest}},
+	}
+	for _, f := range files {
+		size, levels := 1, 256
+		for _, d := range f.dims {
+			size *= d
+		}
+		if len(f.dims) == 1 {
+			levels = 10 // labels
+		}
+		values := make([]byte, size)
+		for i := range values {
+			values[i] = byte(rng.IntN(levels))
+		}
+		if err := data.WriteIDX(filepath.Join(dir, f.name), &data.IDX{Dims: f.dims, Data: values}, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyMNIST copies the shared MNIST files into a new directory and returns it.
+func copyMNIST(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "mnist")
+	if err := os.CopyFS(dst, os.DirFS(shared.mnist)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 // runCLI runs the command line in-process and returns the exit status and
@@ -82,13 +148,19 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return path
 }
 
-// corruptCopy copies the shared checkpoint to a new directory and applies
-// damage to each of its files whose name ends with suffix (".json" or
-// ".bin"); it returns the new directory.
+// corruptCopy copies the shared vector checkpoint to a new directory and
+// applies damage to each of its files whose name ends with suffix (".json"
+// or ".bin"); it returns the new directory.
 func corruptCopy(t *testing.T, suffix string, damage func(content []byte) []byte) string {
 	t.Helper()
+	return corruptCopyOf(t, shared.ckpt, suffix, damage)
+}
+
+// corruptCopyOf is corruptCopy for the checkpoint in src.
+func corruptCopyOf(t *testing.T, src, suffix string, damage func(content []byte) []byte) string {
+	t.Helper()
 	dst := filepath.Join(t.TempDir(), "ckpt")
-	if err := os.CopyFS(dst, os.DirFS(shared.ckpt)); err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(dst)
@@ -199,6 +271,25 @@ func TestBadInput(t *testing.T) {
 		p["Value"] = []int{9}
 	}))
 
+	// Images.
+	img := shared.imageCkpt
+	mnist := "mnist:" + shared.mnist
+	truncatedIDX := copyMNIST(t)
+	idxPath := filepath.Join(truncatedIDX, "t10k-images-idx3-ubyte.gz")
+	if content, err := os.ReadFile(idxPath); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(idxPath, content[:len(content)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imageNoLevels := corruptCopyOf(t, img, ".json", editParam(t, "image_flow_levels", func(p map[string]any) {
+		p["Key"] = "something_else"
+	}))
+	imageBadShape := corruptCopyOf(t, img, ".json", editParam(t, "flowbook_shape", func(p map[string]any) {
+		p["Value"] = []int{28, 28, 2}
+	}))
+	wideCSV := writeFile(t, dir, "wide.csv", strings.Repeat("1,", 783)+"1\n"+strings.Repeat("2,", 783)+"2\n")
+	png := filepath.Join(dir, "out.png")
+
 	tests := []struct {
 		name string
 		args []string
@@ -228,8 +319,10 @@ func TestBadInput(t *testing.T) {
 			[]string{"dimension at least 2"}},
 
 		// Model.
-		{"unknown model", []string{"train", "--data", "moons", "--model", "glow", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
-			[]string{`unknown model "glow"`, "valid models: realnvp"}},
+		{"unknown model", []string{"train", "--data", "moons", "--model", "nice", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown model "nice"`, "valid models: realnvp, glow"}},
+		{"glow for vector data", []string{"train", "--data", "moons", "--model", "glow", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"glow needs images", "moons is vector data", "--data mnist:DIR"}},
 		{"unknown base", []string{"train", "--data", "moons", "--model", "realnvp", "--base", "gmm", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
 			[]string{`unknown base distribution "gmm"`, "normal, diag, mixture"}},
 		{"unknown mask", []string{"train", "--data", "moons", "--model", "realnvp", "--mask", "checker", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
@@ -242,6 +335,88 @@ func TestBadInput(t *testing.T) {
 			[]string{"another architecture", "--couplings 4 (checkpoint: 2)", "new --checkpoint directory"}},
 		{"mixture size for a checkpoint without mixture", []string{"train", "--data", "moons", "--model", "realnvp", "--components", "3", "--checkpoint", ck}, "", 1,
 			[]string{"--components 3 (checkpoint: none)"}},
+
+		// Images.
+		{"missing MNIST directory", []string{"train", "--data", "mnist:/nonexistent", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"/nonexistent does not exist", "run scripts/fetch-mnist /nonexistent"}},
+		{"missing Fashion-MNIST directory", []string{"train", "--data", "fashion-mnist:/nonexistent", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"/nonexistent does not exist", "scripts/fetch-mnist /nonexistent --fashion"}},
+		{"MNIST without a directory", []string{"train", "--data", "mnist:", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`--data "mnist:" needs the directory`}},
+		{"MNIST directory without the files", []string{"train", "--data", "mnist:" + dir, "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"MNIST files not found in " + dir, "scripts/fetch-mnist"}},
+		{"truncated IDX file", []string{"train", "--data", "mnist:" + truncatedIDX, "--model", "glow", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{idxPath, "truncated"}},
+		{"truncated IDX file (eval)", []string{"eval", "--checkpoint", img, "--data", "mnist:" + truncatedIDX}, "", 1,
+			[]string{idxPath}},
+		{"levels too many for 28×28", []string{"train", "--data", mnist, "--model", "glow", "--levels", "3", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"3 levels", "divisible by 8", "28×28", "fewer levels"}},
+		{"zero levels", []string{"train", "--data", mnist, "--levels", "0", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--levels must be at least 1"}},
+		{"unknown dequantization", []string{"train", "--data", mnist, "--dequantization", "bogus", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown dequantization "bogus"`, "uniform, variational"}},
+		{"unknown invconv", []string{"train", "--data", mnist, "--model", "glow", "--invconv", "bogus", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{`unknown 1×1 convolution "bogus"`, "lu, exp"}},
+		{"invconv for realnvp", []string{"train", "--data", mnist, "--model", "realnvp", "--invconv", "exp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--invconv applies to glow"}},
+		{"actnorm for glow", []string{"train", "--data", mnist, "--model", "glow", "--actnorm=false", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--actnorm applies to realnvp"}},
+		{"logit alpha", []string{"train", "--data", mnist, "--logit-alpha", "0.5", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--logit-alpha must be in [0, 0.5)"}},
+		{"vector flag for images", []string{"train", "--data", mnist, "--couplings", "4", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--couplings applies to vector data", "--levels"}},
+		{"test fraction for images", []string{"train", "--data", mnist, "--test-fraction", "0.1", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--test-fraction applies to vector data", "own test split"}},
+		{"image flag for vector data", []string{"train", "--data", "moons", "--levels", "3", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--levels applies to image models", "--data mnist:DIR"}},
+		{"test-n<0", []string{"train", "--data", mnist, "--test-n", "-1", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--test-n must be 0"}},
+		{"max-time<0", []string{"train", "--data", "moons", "--max-time", "-1s", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"--max-time must be 0"}},
+		{"bad max-time", []string{"train", "--data", "moons", "--max-time", "soon", "--checkpoint", filepath.Join(dir, "x")}, "", 2,
+			[]string{`invalid value "soon"`, "-max-time"}},
+		{"image architecture differs from checkpoint", []string{"train", "--data", mnist, "--levels", "2", "--checkpoint", img}, "", 1,
+			[]string{"another architecture", "--levels 2 (checkpoint: 1)"}},
+		{"vector data on an image checkpoint", []string{"train", "--data", "moons", "--checkpoint", img}, "", 1,
+			[]string{"vectors of dimension 2", "images of 28×28×1"}},
+		{"images on a vector checkpoint", []string{"train", "--data", mnist, "--checkpoint", ck}, "", 1,
+			[]string{"images of 28×28×1", "vectors of dimension 2"}},
+		{"CSV for an image model", []string{"eval", "--checkpoint", img, "--data", wideCSV}, "", 1,
+			[]string{"784 columns", "image model for 28×28×1 images", "--data mnist:DIR"}},
+		{"toy data for an image model", []string{"eval", "--checkpoint", img, "--data", "moons"}, "", 1,
+			[]string{"2-D points", "image model"}},
+		{"images for a vector model", []string{"eval", "--checkpoint", ck, "--data", mnist}, "", 1,
+			[]string{"holds images", "vector model of dimension 2"}},
+		{"truth for an image model", []string{"eval", "--checkpoint", img, "--truth", "rings"}, "", 1,
+			[]string{"--truth applies to toy datasets"}},
+		{"image checkpoint without levels", []string{"eval", "--checkpoint", imageNoLevels}, "", 1,
+			[]string{"cannot be used", `parameter "image_flow_levels" is missing`}},
+		{"image checkpoint of inconsistent shape", []string{"sample", "--checkpoint", imageBadShape, "--out", png}, "", 1,
+			[]string{"cannot be used", `parameter "flowbook_shape" is [28 28 2]`, "not the dimension 784"}},
+		{"PNG from a vector model", []string{"sample", "--checkpoint", ck, "--out", png}, "", 1,
+			[]string{"PNG output needs an image model", "vector model of dimension 2", "--out file.csv"}},
+		{"reconstruct with a vector model", []string{"sample", "--checkpoint", ck, "--reconstruct", "--out", "-"}, "", 1,
+			[]string{"--reconstruct needs an image model"}},
+		{"CSV from an image model", []string{"sample", "--checkpoint", img, "--out", filepath.Join(dir, "s.csv")}, "", 1,
+			[]string{"image model", "--out FILE.png"}},
+		{"image temperature=0", []string{"sample", "--checkpoint", img, "--temperature", "0", "--out", png}, "", 1,
+			[]string{"--temperature must be positive"}},
+		{"image temperature<0", []string{"sample", "--checkpoint", img, "--temperature", "-0.7", "--out", png}, "", 1,
+			[]string{"--temperature must be positive"}},
+		{"reconstruct and interpolate", []string{"sample", "--checkpoint", img, "--reconstruct", "--interpolate", "0,1", "--out", png}, "", 1,
+			[]string{"give one of them"}},
+		{"temperature with reconstruct", []string{"sample", "--checkpoint", img, "--reconstruct", "--temperature", "0.5", "--out", png}, "", 1,
+			[]string{"--temperature applies to drawing samples"}},
+		{"interpolate one index", []string{"sample", "--checkpoint", img, "--interpolate", "3", "--out", png}, "", 1,
+			[]string{"--interpolate 3", "like 0,1"}},
+		{"interpolate negative index", []string{"sample", "--checkpoint", img, "--interpolate", "0,-1", "--out", png}, "", 1,
+			[]string{`"-1" is not an index`}},
+		{"interpolate beyond the test set", []string{"sample", "--checkpoint", img, "--interpolate", "0,8", "--out", png}, "", 1,
+			[]string{"has 8 images, numbered 0 to 7"}},
+		{"interpolate in one step", []string{"sample", "--checkpoint", img, "--interpolate", "0,1", "--steps", "1", "--out", png}, "", 1,
+			[]string{"--steps must be at least 2"}},
+		{"steps without interpolate", []string{"sample", "--checkpoint", img, "--steps", "5", "--out", png}, "", 1,
+			[]string{"--steps is the number of images of --interpolate"}},
 
 		// Checkpoints.
 		{"missing checkpoint (eval)", []string{"eval", "--checkpoint", filepath.Join(dir, "none"), "--data", "moons"}, "", 1,

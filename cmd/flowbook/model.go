@@ -16,49 +16,103 @@ import (
 	"github.com/flowbook/flowbook/flowlib"
 )
 
-// modelNames are the models flowbook can build. Only RealNVP for vector data
-// exists so far; Glow, for images, will join it.
-var modelNames = []string{"realnvp"}
+// modelNames are the models flowbook can build. realnvp is RealNVP on
+// vectors (flowlib.RealNVP) for vector data, and the multi-scale RealNVP
+// (flowlib.RealNVPImage) for images; glow (flowlib.Glow) is for images only.
+var modelNames = []string{"realnvp", "glow"}
 
-// baseNames are the base distributions: N(0, I), a learnable diagonal
-// Gaussian, and a learnable mixture of Gaussians.
+// baseNames are the base distributions of vector models: N(0, I), a
+// learnable diagonal Gaussian, and a learnable mixture of Gaussians. Image
+// models always have a standard normal base.
 var baseNames = []string{"normal", "diag", "mixture"}
 
 // Keys of the parameters that describe the model, stored in the root scope of
 // the model store. Checkpoints save store parameters along with the weights,
 // so a checkpoint carries the description needed to rebuild its model. The
-// RealNVP hyperparameters use flowlib's own keys (flowlib.ParamRealNVP*), which
-// flowlib.RealNVPConfig.FromScope reads back.
+// hyperparameters use flowlib's own keys (flowlib.ParamRealNVP* for vector
+// models, flowlib.ParamImageFlow* for image models), which the builders'
+// FromScope read back. An image model is one with paramShape; checkpoints of
+// vector models, older than image models, have none.
 const (
 	paramModel      = "flowbook_model"      // string: one of modelNames
-	paramDim        = "flowbook_dim"        // int: the data dimension
-	paramBase       = "flowbook_base"       // string: one of baseNames
+	paramDim        = "flowbook_dim"        // int: the data dimension (height·width·channels for images)
+	paramShape      = "flowbook_shape"      // []int: [height, width, channels] of an image model; absent for vectors
+	paramBase       = "flowbook_base"       // string: one of baseNames (vector models)
 	paramComponents = "flowbook_components" // int: mixture components (0 unless the base is "mixture")
-	paramData       = "flowbook_data"       // string: the training data, a toy dataset's name or a CSV path
+	paramData       = "flowbook_data"       // string: the training data, as --data names it (images: SCHEME:/abs/dir)
 )
 
 // modelSpec is everything needed to rebuild a model: its architecture. The
-// weights are not part of it; they come from the checkpoint.
+// weights are not part of it; they come from the checkpoint. Which fields
+// matter depends on the kind of model: Shape is set for image models only.
 type modelSpec struct {
 	Model      string
 	Dim        int
+	Shape      []int // [height, width, channels] of an image model; nil for a vector model
+	Hidden     []int
+	ActNorm    bool
+	ScaleBound float64
+
+	// Vector models.
 	Base       string
 	Components int
 	Couplings  int
-	Hidden     []int
 	Mask       string
-	ActNorm    bool
 	Activation string
-	ScaleBound float64
+
+	// Image models. StepsPerLevel 0 means the model's default until
+	// withDefaults fills it in.
+	Levels         int
+	StepsPerLevel  int
+	LearnedPrior   bool
+	InvConv        string
+	Dequantization string
+	LogitAlpha     float64
+	Seed           int // of the 1×1 convolutions' initial rotations (glow)
+}
+
+// images reports whether the spec is of an image model.
+func (s *modelSpec) images() bool { return s.Shape != nil }
+
+// withDefaults fills in the image settings that depend on the model and
+// were not given on the command line (set holds the flags that were):
+// K = 8 steps per level and a learned prior for glow, K = 3 and none for
+// realnvp, as flowlib's builders have them.
+func (s *modelSpec) withDefaults(set map[string]bool) {
+	glow := s.Model == "glow"
+	if s.StepsPerLevel == 0 {
+		s.StepsPerLevel = 3
+		if glow {
+			s.StepsPerLevel = 8
+		}
+	}
+	if !set["learned-prior"] {
+		s.LearnedPrior = glow
+	}
+	if glow {
+		s.ActNorm = true // Every Glow step starts with one.
+	}
 }
 
 // validate reports a spec that cannot be built, naming the flag to fix. The
-// dimension is checked later, by flowlib, once the data is known.
+// data's dimension or image size is checked later, by flowlib, once the data
+// is known.
 func (s *modelSpec) validate() error {
+	if !slices.Contains(modelNames, s.Model) {
+		return fmt.Errorf("unknown model %q; valid models: %s", s.Model, strings.Join(modelNames, ", "))
+	}
+	for _, h := range s.Hidden {
+		if h < 1 {
+			return fmt.Errorf("--hidden sizes must be positive, got %s", joinInts(s.Hidden))
+		}
+	}
+	if s.images() {
+		return s.validateImage()
+	}
 	switch {
-	case !slices.Contains(modelNames, s.Model):
-		return fmt.Errorf("unknown model %q; valid models: %s (glow, for images, will come later)",
-			s.Model, strings.Join(modelNames, ", "))
+	case s.Model == "glow":
+		return fmt.Errorf("the model glow needs images: use --data mnist:DIR (or fashion-mnist:DIR), " +
+			"or --model realnvp for vector data")
 	case !slices.Contains(baseNames, s.Base):
 		return fmt.Errorf("unknown base distribution %q; valid --base values: %s", s.Base, strings.Join(baseNames, ", "))
 	case s.Base == "mixture" && s.Components < 1:
@@ -69,11 +123,6 @@ func (s *modelSpec) validate() error {
 		return fmt.Errorf("unknown mask %q; valid --mask values: half, alternating", s.Mask)
 	case !(s.ScaleBound > 0):
 		return fmt.Errorf("the coupling scale bound must be positive, got %v", s.ScaleBound)
-	}
-	for _, h := range s.Hidden {
-		if h < 1 {
-			return fmt.Errorf("--hidden sizes must be positive, got %s", joinInts(s.Hidden))
-		}
 	}
 	// activation.FromName panics on an unknown name; ask first to give an error.
 	if _, alias := activation.Aliases[s.Activation]; !alias {
@@ -88,11 +137,50 @@ func (s *modelSpec) validate() error {
 	return nil
 }
 
+// validateImage is validate for an image model. flowlib's Validate checks the
+// same and more (that the image size suits the levels), but its messages name
+// settings rather than flags.
+func (s *modelSpec) validateImage() error {
+	switch {
+	case len(s.Shape) != 3:
+		return fmt.Errorf("the image shape must be [height, width, channels], got %v", s.Shape)
+	case s.Levels < 1:
+		return fmt.Errorf("--levels must be at least 1, got %d", s.Levels)
+	case s.StepsPerLevel < 0:
+		return fmt.Errorf("--steps-per-level must be at least 1 (or 0 for the model's default), got %d", s.StepsPerLevel)
+	case s.InvConv != "lu" && s.InvConv != "exp":
+		return fmt.Errorf("unknown 1×1 convolution %q; valid --invconv values: lu, exp", s.InvConv)
+	case s.Dequantization != "uniform" && s.Dequantization != "variational":
+		return fmt.Errorf("unknown dequantization %q; valid --dequantization values: uniform, variational", s.Dequantization)
+	case !(s.LogitAlpha >= 0 && s.LogitAlpha < 0.5):
+		return fmt.Errorf("--logit-alpha must be in [0, 0.5), got %v", s.LogitAlpha)
+	case !(s.ScaleBound > 0):
+		return fmt.Errorf("the coupling scale bound must be positive, got %v", s.ScaleBound)
+	case len(s.Hidden) == 0:
+		return fmt.Errorf("--hidden needs at least one size, like 64,64")
+	}
+	return nil
+}
+
 // setParams stores the spec in the scope's parameters, where checkpoints
 // save it and newFlow reads it.
 func (s *modelSpec) setParams(scope *model.Scope) {
 	scope.SetParam(paramModel, s.Model)
 	scope.SetParam(paramDim, s.Dim)
+	if s.images() {
+		scope.SetParam(paramShape, slices.Clone(s.Shape))
+		scope.SetParam(flowlib.ParamImageFlowLevels, s.Levels)
+		scope.SetParam(flowlib.ParamImageFlowSteps, s.StepsPerLevel)
+		scope.SetParam(flowlib.ParamImageFlowHidden, slices.Clone(s.Hidden))
+		scope.SetParam(flowlib.ParamImageFlowLearnedPrior, s.LearnedPrior)
+		scope.SetParam(flowlib.ParamImageFlowInvConv, s.InvConv)
+		scope.SetParam(flowlib.ParamImageFlowDequantization, s.Dequantization)
+		scope.SetParam(flowlib.ParamImageFlowLogitAlpha, s.LogitAlpha)
+		scope.SetParam(flowlib.ParamImageFlowActNorm, s.ActNorm)
+		scope.SetParam(flowlib.ParamImageFlowScaleBound, s.ScaleBound)
+		scope.SetParam(flowlib.ParamImageFlowSeed, s.Seed)
+		return
+	}
 	scope.SetParam(paramBase, s.Base)
 	scope.SetParam(paramComponents, s.Components)
 	scope.SetParam(flowlib.ParamRealNVPCouplings, s.Couplings)
@@ -109,18 +197,35 @@ func (s *modelSpec) setParams(scope *model.Scope) {
 // panic deep inside model building.
 func specFromScope(scope *model.Scope) (*modelSpec, error) {
 	s := &modelSpec{}
-	for _, err := range []error{
+	reads := []error{
 		readParam(scope, paramModel, &s.Model),
 		readParam(scope, paramDim, &s.Dim),
-		readParam(scope, paramBase, &s.Base),
-		readParam(scope, paramComponents, &s.Components),
-		readParam(scope, flowlib.ParamRealNVPCouplings, &s.Couplings),
-		readParam(scope, flowlib.ParamRealNVPHidden, &s.Hidden),
-		readParam(scope, flowlib.ParamRealNVPMask, &s.Mask),
-		readParam(scope, flowlib.ParamRealNVPActNorm, &s.ActNorm),
-		readParam(scope, flowlib.ParamRealNVPActivation, &s.Activation),
-		readParam(scope, flowlib.ParamRealNVPScaleBound, &s.ScaleBound),
-	} {
+	}
+	if _, image := scope.GetParam(paramShape); image {
+		reads = append(reads,
+			readParam(scope, paramShape, &s.Shape),
+			readParam(scope, flowlib.ParamImageFlowLevels, &s.Levels),
+			readParam(scope, flowlib.ParamImageFlowSteps, &s.StepsPerLevel),
+			readParam(scope, flowlib.ParamImageFlowHidden, &s.Hidden),
+			readParam(scope, flowlib.ParamImageFlowLearnedPrior, &s.LearnedPrior),
+			readParam(scope, flowlib.ParamImageFlowInvConv, &s.InvConv),
+			readParam(scope, flowlib.ParamImageFlowDequantization, &s.Dequantization),
+			readParam(scope, flowlib.ParamImageFlowLogitAlpha, &s.LogitAlpha),
+			readParam(scope, flowlib.ParamImageFlowActNorm, &s.ActNorm),
+			readParam(scope, flowlib.ParamImageFlowScaleBound, &s.ScaleBound),
+			readParam(scope, flowlib.ParamImageFlowSeed, &s.Seed))
+	} else {
+		reads = append(reads,
+			readParam(scope, paramBase, &s.Base),
+			readParam(scope, paramComponents, &s.Components),
+			readParam(scope, flowlib.ParamRealNVPCouplings, &s.Couplings),
+			readParam(scope, flowlib.ParamRealNVPHidden, &s.Hidden),
+			readParam(scope, flowlib.ParamRealNVPMask, &s.Mask),
+			readParam(scope, flowlib.ParamRealNVPActNorm, &s.ActNorm),
+			readParam(scope, flowlib.ParamRealNVPActivation, &s.Activation),
+			readParam(scope, flowlib.ParamRealNVPScaleBound, &s.ScaleBound))
+	}
+	for _, err := range reads {
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +233,22 @@ func specFromScope(scope *model.Scope) (*modelSpec, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
+	if s.images() && s.StepsPerLevel < 1 {
+		return nil, fmt.Errorf("parameter %q is %d, want at least 1", flowlib.ParamImageFlowSteps, s.StepsPerLevel)
+	}
+	if size := shapeSize(s.Shape); s.images() && size != s.Dim {
+		return nil, fmt.Errorf("parameter %q is %v, whose size %d is not the dimension %d", paramShape, s.Shape, size, s.Dim)
+	}
 	return s, nil
+}
+
+// shapeSize is the number of values in one example of the given shape.
+func shapeSize(shape []int) int {
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	return size
 }
 
 // readParam sets *dst to the parameter key of scope, or returns an error if it
@@ -151,6 +271,19 @@ func readParam[T any](scope *model.Scope, key string, dst *T) error {
 // can compare its flags with a checkpoint's architecture. A spec without a
 // mixture base has no components: "none".
 func (s *modelSpec) flagValues() map[string]string {
+	if s.images() {
+		return map[string]string{
+			"model":           s.Model,
+			"hidden":          joinInts(s.Hidden),
+			"actnorm":         fmt.Sprint(s.ActNorm),
+			"levels":          fmt.Sprint(s.Levels),
+			"steps-per-level": fmt.Sprint(s.StepsPerLevel),
+			"learned-prior":   fmt.Sprint(s.LearnedPrior),
+			"invconv":         s.InvConv,
+			"dequantization":  s.Dequantization,
+			"logit-alpha":     fmt.Sprint(s.LogitAlpha),
+		}
+	}
 	components := fmt.Sprint(s.Components)
 	if s.Base != "mixture" && s.Components == 0 {
 		components = "none"
@@ -169,16 +302,37 @@ func (s *modelSpec) flagValues() map[string]string {
 
 // String describes the spec in one line, for the logs.
 func (s *modelSpec) String() string {
+	onOff := func(on bool) string {
+		if on {
+			return "on"
+		}
+		return "off"
+	}
+	if s.images() {
+		layers := plural(s.StepsPerLevel, "step")
+		extra := "1×1 conv " + s.InvConv
+		if s.Model == "realnvp" {
+			layers = plural(s.StepsPerLevel, "coupling")
+			extra = "actnorm " + onOff(s.ActNorm)
+		}
+		return fmt.Sprintf("%s, images %s, %s of %s, hidden %s, %s, learned prior %s, %s dequantization, logit alpha %g",
+			s.Model, describeShape(s.Shape), plural(s.Levels, "level"), layers, joinInts(s.Hidden), extra,
+			onOff(s.LearnedPrior), s.Dequantization, s.LogitAlpha)
+	}
 	base := s.Base
 	if s.Base == "mixture" {
 		base = fmt.Sprintf("mixture of %d Gaussians", s.Components)
 	}
-	actNorm := "off"
-	if s.ActNorm {
-		actNorm = "on"
-	}
 	return fmt.Sprintf("%s, dim %d, %d couplings, hidden %s, mask %s, actnorm %s, activation %s, base %s",
-		s.Model, s.Dim, s.Couplings, joinInts(s.Hidden), s.Mask, actNorm, s.Activation, base)
+		s.Model, s.Dim, s.Couplings, joinInts(s.Hidden), s.Mask, onOff(s.ActNorm), s.Activation, base)
+}
+
+// plural writes a count and a noun, like "1 level" or "2 levels".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // newFlow builds the flow described by the parameters of scope, the root
@@ -186,8 +340,17 @@ func (s *modelSpec) String() string {
 // declares the layers; their variables are created, or restored from the
 // checkpoint, when a graph first uses them.
 func (s *modelSpec) newFlow(scope *model.Scope) (*flowlib.Flow, error) {
-	if s.Model != "realnvp" { // The only model so far; validate already checked the name.
-		return nil, fmt.Errorf("model %q cannot be built yet", s.Model)
+	if s.images() {
+		height, width, channels := s.Shape[0], s.Shape[1], s.Shape[2]
+		cfg := flowlib.RealNVPImage(height, width, channels)
+		if s.Model == "glow" {
+			cfg = flowlib.Glow(height, width, channels)
+		}
+		cfg.FromScope(scope)
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return cfg.Done(), nil
 	}
 	cfg := flowlib.RealNVP(s.Dim).FromScope(scope)
 	if err := cfg.Validate(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/flowbook/flowbook/flowlib"
@@ -18,18 +19,32 @@ import (
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
-const trainUsage = `Usage: flowbook train --data NAME|file.csv --checkpoint DIR [--model realnvp] [flags]
+const trainUsage = `Usage: flowbook train --data NAME|file.csv|mnist:DIR --checkpoint DIR [--model realnvp|glow] [flags]
 
 Fits a normalizing flow to data by maximum likelihood and saves it in the
 checkpoint directory DIR, which eval and sample then read.
 
-For a toy dataset, --n points are drawn with --seed; a CSV file gives its rows
-(one point per row). A fraction --test-fraction of the points is held out as a
-test set, written to DIR/test.csv. At the end, the command prints the test
-set's mean log-likelihood (nats per point, higher is better) and NLL in bits
-per dimension; for a dataset whose exact density is known (8gaussians,
-checkerboard, rings) also the exact density's mean log-likelihood on the same
-points and the gap between the two, which is 0 for a perfect model.
+Vector data: for a toy dataset, --n points are drawn with --seed; a CSV file
+gives its rows (one point per row). A fraction --test-fraction of the points
+is held out as a test set, written to DIR/test.csv. At the end, the command
+prints the test set's mean log-likelihood (nats per point, higher is better)
+and NLL in bits per dimension; for a dataset whose exact density is known
+(8gaussians, checkerboard, rings) also the exact density's mean
+log-likelihood on the same points and the gap between the two, which is 0 for
+a perfect model. The model is realnvp (RealNVP on vectors).
+
+Images: --data mnist:DIR (or fashion-mnist:DIR) reads the MNIST files in DIR
+(scripts/fetch-mnist DIR downloads them) with their own training and test
+splits; --test-n limits the test images evaluated during training. The model
+is glow (Glow, Kingma & Dhariwal 2018) or realnvp (the multi-scale RealNVP of
+Dinh et al. 2016), both with dequantization and a logit preprocessing, shaped
+by --levels, --steps-per-level and --hidden. The data's location is stored in
+the checkpoint, so eval and sample find the test images by themselves. At the
+end, the command prints the test NLL in nats per image and in bits/dim (lower
+is better; 8 bits/dim knows nothing about the images).
+
+--max-time stops training after that much time (the checkpoint is saved);
+the same command again continues from there.
 
 If DIR already holds a checkpoint, training resumes from it and continues up
 to --steps steps in total. The model's description is stored in the
@@ -41,13 +56,32 @@ Examples:
   flowbook train --data 8gaussians --n 100000 --base mixture --steps 20000 --lr 2e-3 --checkpoint /tmp/fb-8g
   flowbook train --data points.csv --model realnvp --hidden 128,128 --checkpoint /tmp/fb-mine
   flowbook train --data moons --steps 6000 --checkpoint /tmp/fb-moons   # resumes the first one
+  flowbook train --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
+  flowbook train --model realnvp --data mnist:.cache/mnist --levels 2 --steps-per-level 2 --test-n 500 --checkpoint /tmp/fb-rnvp
 `
+
+// Flags that only one kind of data uses. Giving one for the other kind is
+// an error rather than silently ignored, since whoever gives it expects an
+// effect. Each maps to the reason, for the message.
+var (
+	vectorOnlyFlags = map[string]string{
+		"n":             "the MNIST files decide the number of images",
+		"test-fraction": "the MNIST files have their own test split (--test-n evaluates fewer test images)",
+		"couplings":     "image models are shaped by --levels and --steps-per-level",
+		"mask":          "image models choose their own masks",
+		"activation":    "image models use ReLU",
+		"base":          "image models have a standard normal base",
+		"components":    "image models have a standard normal base",
+	}
+	imageOnlyFlags = []string{"levels", "steps-per-level", "learned-prior", "invconv", "dequantization", "logit-alpha", "test-n"}
+)
 
 // trainFlags are the flags of the train command.
 type trainFlags struct {
 	data         string
 	n            int
 	testFraction float64
+	testN        int
 	seed         uint64
 
 	spec       modelSpec
@@ -55,35 +89,52 @@ type trainFlags struct {
 	steps      int
 	batch      int
 	lr, clip   float64
+	maxTime    time.Duration
 	evalEvery  int
 	checkpoint string
 	ckptEvery  int
 	progress   string
 }
 
+// Default batch sizes: vector models are small and fast per point, while an
+// image costs hundreds of times more.
+const (
+	defaultVectorBatch = 512
+	defaultImageBatch  = 64
+)
+
 // cmdTrain runs "flowbook train".
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlagSet("train")
 	f := trainFlags{hidden: intList{64, 64}}
-	fs.StringVar(&f.data, "data", "", "`NAME|file.csv`: a toy dataset ("+strings.Join(toyNames(), ", ")+") or a CSV file, one point per row (required)")
+	fs.StringVar(&f.data, "data", "", "`NAME|file.csv|mnist:DIR`: a toy dataset ("+strings.Join(toyNames(), ", ")+
+		"), a CSV file with one point per row, or the MNIST (mnist:DIR) or Fashion-MNIST (fashion-mnist:DIR) files in DIR (required)")
 	fs.IntVar(&f.n, "n", 20000, "number of points to draw from a toy dataset")
-	fs.Float64Var(&f.testFraction, "test-fraction", 0.2, "fraction of the points held out as the test set")
+	fs.Float64Var(&f.testFraction, "test-fraction", 0.2, "fraction of the points held out as the test set (vector data)")
+	fs.IntVar(&f.testN, "test-n", 0, "evaluate only the first `N` test images during training (images; 0: all)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the toy data, the train/test split, the initial weights and the batch order")
-	fs.StringVar(&f.spec.Model, "model", "realnvp", "model to train: "+strings.Join(modelNames, ", ")+" (more will come)")
-	fs.IntVar(&f.spec.Couplings, "couplings", 8, "number of RealNVP coupling layers")
-	fs.Var(&f.hidden, "hidden", "hidden layer `sizes` of each coupling's MLP, comma-separated")
-	fs.StringVar(&f.spec.Mask, "mask", "half", "coupling mask pattern: half or alternating")
-	fs.BoolVar(&f.spec.ActNorm, "actnorm", true, "put an ActNorm layer before every coupling")
-	fs.StringVar(&f.spec.Activation, "activation", "relu", "activation of the MLPs: relu, tanh, silu, gelu, ...")
-	fs.StringVar(&f.spec.Base, "base", "normal", "base distribution: "+strings.Join(baseNames, ", "))
-	fs.IntVar(&f.spec.Components, "components", 8, "number of Gaussians of a mixture base")
+	fs.StringVar(&f.spec.Model, "model", "realnvp", "model to train: realnvp (vectors or images) or glow (images)")
+	fs.IntVar(&f.spec.Couplings, "couplings", 8, "number of RealNVP coupling layers (vector data)")
+	fs.Var(&f.hidden, "hidden", "hidden layer `sizes` of each coupling's MLP, or channels of its ConvNet for images, comma-separated")
+	fs.StringVar(&f.spec.Mask, "mask", "half", "coupling mask pattern: half or alternating (vector data)")
+	fs.BoolVar(&f.spec.ActNorm, "actnorm", true, "put an ActNorm layer before every coupling (realnvp; glow always has them)")
+	fs.StringVar(&f.spec.Activation, "activation", "relu", "activation of the MLPs: relu, tanh, silu, gelu, ... (vector data)")
+	fs.StringVar(&f.spec.Base, "base", "normal", "base distribution: "+strings.Join(baseNames, ", ")+" (vector data)")
+	fs.IntVar(&f.spec.Components, "components", 8, "number of Gaussians of a mixture base (vector data)")
+	fs.IntVar(&f.spec.Levels, "levels", 2, "number of scales L of an image model (each one halves the height and width)")
+	fs.IntVar(&f.spec.StepsPerLevel, "steps-per-level", 0, "flow steps K per level of an image model (0: 8 for glow, 3 for realnvp)")
+	fs.BoolVar(&f.spec.LearnedPrior, "learned-prior", false, "learned conditional prior for the factored-out channels (default: on for glow, off for realnvp; --learned-prior=false turns it off)")
+	fs.StringVar(&f.spec.InvConv, "invconv", "lu", "glow's invertible 1×1 convolutions: lu or exp")
+	fs.StringVar(&f.spec.Dequantization, "dequantization", "uniform", "dequantization of the pixel values: uniform or variational")
+	fs.Float64Var(&f.spec.LogitAlpha, "logit-alpha", 0.05, "the α of the logit preprocessing of images, in [0, 0.5)")
 	fs.IntVar(&f.steps, "steps", 2000, "total number of training steps (a resumed run continues up to it)")
-	fs.IntVar(&f.batch, "batch", 512, "points per training step")
+	fs.IntVar(&f.batch, "batch", 0, fmt.Sprintf("examples per training step (0: %d for vector data, %d for images)", defaultVectorBatch, defaultImageBatch))
 	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate of Adam (decayed along a cosine to 1% of it)")
 	fs.Float64Var(&f.clip, "clip", 10, "clip the gradient to this global norm (0: no clipping)")
+	fs.DurationVar(&f.maxTime, "max-time", 0, "stop training after this `duration`, like 30m or 2h (0: no limit); the same command again continues")
 	fs.IntVar(&f.evalEvery, "eval-every", 500, "evaluate on the test set every this many steps (0: only at the end)")
-	fs.StringVar(&f.checkpoint, "checkpoint", "", "directory `DIR` for the checkpoints and test.csv; a checkpoint already there is resumed (required)")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "directory `DIR` for the checkpoints (and test.csv for vector data); a checkpoint already there is resumed (required)")
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 1000, "save a checkpoint every this many steps (0: only at the end)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar: on, off, or auto (on when stdout is a terminal)")
 	if err := parseFlags(fs, trainUsage, args, stdout); err != nil {
@@ -92,11 +143,14 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err := requireFlags(fs, "data", f.data, "checkpoint", f.checkpoint); err != nil {
 		return err
 	}
+	set := flagsSet(fs)
 	f.spec.Hidden = f.hidden
 	// "ReLU" and "relu" are one activation: store one name.
 	f.spec.Activation = strings.ToLower(f.spec.Activation)
-	// No flag for the scale bound yet: the default suits data scaled like the toys.
+	// No flag for the scale bound yet: the default suits data scaled like the
+	// toys, and the logit-preprocessed images.
 	f.spec.ScaleBound = flowlib.DefaultScaleBound
+	f.spec.Seed = int(f.seed % (1 << 31))
 	if err := f.check(); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -104,22 +158,33 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-
-	// The data, split into training and test sets.
 	src, err := parseData(f.data)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	all, err := src.load(f.n, f.seed)
+	if err := checkFlagsForData(set, src, f.spec.Model); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+
+	// The data, split into training and test sets.
+	var trainSet, testSet *data.Samples
+	if src.images() {
+		trainSet, testSet, err = src.loadImages()
+	} else {
+		trainSet, testSet, err = f.loadVectors(src)
+	}
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if all.N < 2 {
-		return fmt.Errorf("train: %s has %d point(s); training needs at least 2, one to train on and one to test on", src, all.N)
-	}
-	trainSet, testSet := all.Split(f.testFraction, f.seed)
 	spec := f.spec
-	spec.Dim = all.Dim
+	spec.Dim = trainSet.Dim
+	if src.images() {
+		spec.Shape = trainSet.EventShape()
+	}
+	spec.withDefaults(set)
+	if err := spec.validate(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 
 	// An existing checkpoint decides the architecture: check the flags against it.
 	ckpt, resuming, err := openCheckpoint(f.checkpoint)
@@ -127,12 +192,20 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	if resuming {
-		if err := checkResume(flagsSet(fs), &spec, ckpt, src.String(), stdout); err != nil {
+		if err := checkModelFlags(set, ckpt.spec); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		if err := checkResume(set, &spec, ckpt, src.String(), stdout); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
 		spec = *ckpt.spec
-	} else if spec.Base != "mixture" {
-		spec.Components = 0 // Unused without a mixture; zero keeps it out of the description.
+	} else {
+		if err := checkModelFlags(set, &spec); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		if spec.Base != "mixture" {
+			spec.Components = 0 // Unused without a mixture; zero keeps it out of the description.
+		}
 	}
 
 	// The model: its description goes into the store's parameters first, so
@@ -153,21 +226,32 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.Finalize()
 
-	// The test set goes next to the checkpoints, for "flowbook eval" to reuse.
 	if err := os.MkdirAll(f.checkpoint, 0o755); err != nil {
 		return fmt.Errorf("train: cannot create the checkpoint directory: %w", err)
 	}
-	testPath := filepath.Join(f.checkpoint, "test.csv")
-	if err := data.SaveCSV(testPath, testSet); err != nil {
-		return fmt.Errorf("train: %w", err)
+	evalSet := testSet
+	if src.images() {
+		// The images stay where they are: the checkpoint records where.
+		evalSet = firstN(testSet, f.testN)
+		evaluated := ""
+		if evalSet.N < testSet.N {
+			evaluated = fmt.Sprintf(" (the first %d evaluated during training)", evalSet.N)
+		}
+		fmt.Fprintf(stdout, "data: %s, images of %s: %d to train on, %d to test on%s\n",
+			src, describeShape(spec.Shape), trainSet.N, testSet.N, evaluated)
+	} else {
+		// The test set goes next to the checkpoints, for "flowbook eval" to reuse.
+		testPath := filepath.Join(f.checkpoint, "test.csv")
+		if err := data.SaveCSV(testPath, testSet); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		drawn := ""
+		if src.toy != "" {
+			drawn = fmt.Sprintf(" drawn with seed %d", f.seed)
+		}
+		fmt.Fprintf(stdout, "data: %s, %d points%s: %d to train on, %d to test on (saved in %s)\n",
+			src, trainSet.N+testSet.N, drawn, trainSet.N, testSet.N, testPath)
 	}
-
-	drawn := ""
-	if src.toy != "" {
-		drawn = fmt.Sprintf(" drawn with seed %d", f.seed)
-	}
-	fmt.Fprintf(stdout, "data: %s, %d points%s: %d to train on, %d to test on (saved in %s)\n",
-		src, all.N, drawn, trainSet.N, testSet.N, testPath)
 	fmt.Fprintf(stdout, "model: %s\n", &spec)
 	startStep := 0
 	if resuming {
@@ -178,14 +262,26 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 				startStep, f.steps)
 		}
 	}
-	fmt.Fprintf(stdout, "training: up to step %d, batch %d, learning rate %g with cosine decay, gradient clip %g\n",
-		f.steps, f.batch, f.lr, f.clip)
+	batch := f.batch
+	if batch == 0 {
+		batch = defaultVectorBatch
+		if spec.images() {
+			batch = defaultImageBatch
+		}
+	}
+	limit := ""
+	if f.maxTime > 0 {
+		limit = fmt.Sprintf(", for at most %s", f.maxTime)
+	}
+	fmt.Fprintf(stdout, "training: up to step %d%s, batch %d, learning rate %g with cosine decay, gradient clip %g\n",
+		f.steps, limit, batch, f.lr, f.clip)
 
 	result, err := training.New(b, store, flow, trainSet).
-		Steps(f.steps).BatchSize(f.batch).LearningRate(f.lr).ClipGradNorm(f.clip).
+		Steps(f.steps).BatchSize(batch).LearningRate(f.lr).ClipGradNorm(f.clip).
 		// A resumed run gets a different batch order, rather than replaying the first one.
 		Seed(f.seed+uint64(startStep)).
-		Eval(testSet, f.evalEvery).
+		MaxDuration(f.maxTime).
+		Eval(evalSet, f.evalEvery).
 		Checkpoint(f.checkpoint, f.ckptEvery).
 		ProgressBar(progress).
 		Log(stdout).
@@ -197,56 +293,135 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		return errors.New("train: internal error: no evaluation of the test set")
 	}
 
-	// The final evaluation again, point by point, for the median and minimum;
-	// its mean is the same number as the last evaluation's, -final.NLL.
+	fmt.Fprintf(stdout, "model: %d trainable parameters\n", trainableParams(store))
+	if trained := result.LastStep - result.FirstStep; trained > 0 {
+		fmt.Fprintf(stdout, "trained steps %d to %d in %s: %.1f steps/s\n",
+			result.FirstStep, result.LastStep, result.Duration.Round(time.Millisecond), result.StepsPerSecond)
+	}
+	if result.LastStep < f.steps && f.maxTime > 0 {
+		fmt.Fprintf(stdout, "stopped by --max-time %s at step %d of %d; the same command continues from there\n",
+			f.maxTime, result.LastStep, f.steps)
+	}
+	if result.TrainNLL != 0 {
+		// Far below the test NLL, it is a sign of overfitting.
+		fmt.Fprintf(stdout, "training NLL (moving average): %.4f nats\n", result.TrainNLL)
+	}
 	final := result.Evals[len(result.Evals)-1]
+	if spec.images() {
+		fmt.Fprintf(stdout, "test set at step %d, %d images:\n", final.Step, evalSet.N)
+		printImageScores(stdout, final.NLL, final.BitsPerDim)
+	} else if err := printVectorScores(stdout, b, store, flow, src, testSet, final.Step); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	fmt.Fprintf(stdout, "checkpoint saved in %s (step %d); wall time %s\n",
+		f.checkpoint, result.LastStep, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// loadVectors loads vector data and splits it into training and test sets.
+func (f *trainFlags) loadVectors(src dataSource) (train, test *data.Samples, err error) {
+	all, err := src.load(f.n, f.seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if all.N < 2 {
+		return nil, nil, fmt.Errorf("%s has %d point(s); training needs at least 2, one to train on and one to test on", src, all.N)
+	}
+	train, test = all.Split(f.testFraction, f.seed)
+	return train, test, nil
+}
+
+// printVectorScores evaluates the flow on the test set again, point by
+// point, for the median and minimum, and prints the scores; the mean is the
+// same number as the last evaluation's, -NLL.
+func printVectorScores(stdout io.Writer, b compute.Backend, store *model.Store, flow *flowlib.Flow,
+	src dataSource, testSet *data.Samples, step int) error {
 	logProbs, err := training.LogProbs(b, store, flow, testSet)
 	if err != nil {
-		return fmt.Errorf("train: %w", runError("evaluating the model", err))
+		return runError("evaluating the model", err)
 	}
 	s := newScores(logProbs, testSet.Dim)
 	if src.toy != "" {
 		s.TrueLogLik, s.HasTruth = trueMeanLogLikelihood(src.toy, testSet)
 		s.TruthDataset = src.toy
 	}
-	fmt.Fprintf(stdout, "model: %d trainable parameters\n", trainableParams(store))
-	if trained := result.LastStep - result.FirstStep; trained > 0 {
-		fmt.Fprintf(stdout, "trained steps %d to %d in %s: %.1f steps/s\n",
-			result.FirstStep, result.LastStep, result.Duration.Round(time.Millisecond), result.StepsPerSecond)
-	}
-	if result.TrainNLL != 0 {
-		// Far below the test NLL, it is a sign of overfitting.
-		fmt.Fprintf(stdout, "training NLL (moving average): %.4f nats\n", result.TrainNLL)
-	}
-	fmt.Fprintf(stdout, "test set at step %d:\n", final.Step)
+	fmt.Fprintf(stdout, "test set at step %d:\n", step)
 	s.print(stdout)
-	fmt.Fprintf(stdout, "checkpoint saved in %s (step %d); wall time %s\n",
-		f.checkpoint, result.LastStep, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// check validates the numeric flags and the model's description.
+// printImageScores prints the test NLL of an image model: in nats per image,
+// and in bits/dim on a line of its own, "test bits/dim: 1.2345", for scripts
+// to find.
+func printImageScores(w io.Writer, nll, bitsPerDim float64) {
+	fmt.Fprintf(w, "  NLL: %.4f nats per image (a one-sample estimate of the dequantization bound)\n", nll)
+	fmt.Fprintf(w, "test bits/dim: %.4f\n", bitsPerDim)
+}
+
+// check validates the numeric flags; the model's description is validated
+// once the data says whether it is an image model.
 func (f *trainFlags) check() error {
 	switch {
 	case f.n <= 0:
 		return fmt.Errorf("--n must be positive, got %d", f.n)
 	case !(f.testFraction > 0 && f.testFraction < 1):
 		return fmt.Errorf("--test-fraction must be between 0 and 1 (exclusive), got %v", f.testFraction)
+	case f.testN < 0:
+		return fmt.Errorf("--test-n must be 0 (all test images) or positive, got %d", f.testN)
 	case f.steps < 1:
 		return fmt.Errorf("--steps must be at least 1, got %d", f.steps)
-	case f.batch < 1:
-		return fmt.Errorf("--batch must be at least 1, got %d", f.batch)
+	case f.batch < 0:
+		return fmt.Errorf("--batch must be positive, or 0 for the default, got %d", f.batch)
 	case f.clip < 0:
 		return fmt.Errorf("--clip must be 0 (off) or positive, got %v", f.clip)
+	case f.maxTime < 0:
+		return fmt.Errorf("--max-time must be 0 (no limit) or positive, got %s", f.maxTime)
 	case f.evalEvery < 0:
 		return fmt.Errorf("--eval-every must be 0 (only at the end) or positive, got %d", f.evalEvery)
 	case f.ckptEvery < 0:
 		return fmt.Errorf("--checkpoint-every must be 0 (only at the end) or positive, got %d", f.ckptEvery)
 	}
-	if err := checkPositive("--lr", f.lr); err != nil {
-		return err
+	return checkPositive("--lr", f.lr)
+}
+
+// checkFlagsForData rejects flags given for the other kind of data than
+// src's (set holds the flags given), and glow for vector data.
+func checkFlagsForData(set map[string]bool, src dataSource, modelName string) error {
+	if src.images() {
+		for _, name := range slices.Sorted(maps.Keys(vectorOnlyFlags)) {
+			if set[name] {
+				return fmt.Errorf("--%s applies to vector data, not to the images of %s: %s", name, src, vectorOnlyFlags[name])
+			}
+		}
+		return nil
 	}
-	return f.spec.validate()
+	if modelName == "glow" {
+		return fmt.Errorf("the model glow needs images, and %s is vector data: use --data mnist:DIR "+
+			"(or fashion-mnist:DIR), or --model realnvp for vector data", src)
+	}
+	for _, name := range imageOnlyFlags {
+		if set[name] {
+			return fmt.Errorf("--%s applies to image models, which need images (--data mnist:DIR), not to the vector data of %s",
+				name, src)
+		}
+	}
+	return nil
+}
+
+// checkModelFlags rejects image flags that the model of spec (the
+// checkpoint's, when resuming) does not have: glow's 1×1 convolutions are not
+// in realnvp, and glow cannot do without ActNorm.
+func checkModelFlags(set map[string]bool, spec *modelSpec) error {
+	if !spec.images() {
+		return nil
+	}
+	switch {
+	case spec.Model == "realnvp" && set["invconv"]:
+		return fmt.Errorf("--invconv applies to glow, whose steps have 1×1 convolutions; realnvp has none")
+	case spec.Model == "glow" && set["actnorm"]:
+		return fmt.Errorf("--actnorm applies to realnvp: every glow step starts with an ActNorm")
+	}
+	return nil
 }
 
 // progressOn interprets --progress: "auto" shows the bar only when stdout is
@@ -274,7 +449,11 @@ func progressOn(value string, stdout io.Writer) (bool, error) {
 // architecture; the caller takes those left out from the checkpoint. Another
 // dataset of the same dimension is allowed (that is fine-tuning), with a note.
 func checkResume(set map[string]bool, spec *modelSpec, ckpt *trained, dataName string, stdout io.Writer) error {
-	if spec.Dim != ckpt.spec.Dim {
+	switch {
+	case spec.images() != ckpt.spec.images() || spec.images() && !slices.Equal(spec.Shape, ckpt.spec.Shape):
+		return fmt.Errorf("the data are %s but the model in the checkpoint %q is for %s; "+
+			"use data like the model's, or a new --checkpoint directory", describeData(spec), ckpt.dir, describeData(ckpt.spec))
+	case spec.Dim != ckpt.spec.Dim:
 		return fmt.Errorf("the data has dimension %d but the model in the checkpoint %q has dimension %d; "+
 			"use data of dimension %d, or a new --checkpoint directory", spec.Dim, ckpt.dir, ckpt.spec.Dim, ckpt.spec.Dim)
 	}
@@ -295,4 +474,13 @@ func checkResume(set map[string]bool, spec *modelSpec, ckpt *trained, dataName s
 		fmt.Fprintf(stdout, "note: the checkpoint was trained on %s; training continues on %s\n", ckpt.data, dataName)
 	}
 	return nil
+}
+
+// describeData says what data a spec is for: "images of 28×28×1" or
+// "vectors of dimension 2".
+func describeData(spec *modelSpec) string {
+	if spec.images() {
+		return "images of " + describeShape(spec.Shape)
+	}
+	return fmt.Sprintf("vectors of dimension %d", spec.Dim)
 }

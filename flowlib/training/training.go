@@ -143,7 +143,8 @@ type EvalPoint struct {
 type Result struct {
 	// FirstStep and LastStep are the global steps where the run started and ended.
 	FirstStep, LastStep int
-	// TrainNLL is the moving average of the training loss at the end, in nats.
+	// TrainNLL is the moving average of the training loss at the end, in
+	// nats; when training stopped at its time limit, the last batch's loss.
 	TrainNLL float64
 	Evals    []EvalPoint
 	Duration time.Duration
@@ -341,6 +342,8 @@ func (c *Config) Run() (*Result, error) {
 	}
 	if len(metrics) > 1 {
 		result.TrainNLL = float64(tensors.ToScalar[float32](metrics[1]))
+	} else {
+		result.TrainNLL = lastLoss
 	}
 	if c.test != nil && (len(result.Evals) == 0 || result.Evals[len(result.Evals)-1].Step != result.LastStep) {
 		if err := evaluate(result.LastStep); err != nil {
