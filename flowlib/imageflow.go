@@ -11,7 +11,7 @@ import (
 const (
 	// ParamImageFlowLevels (int, default 2) is the number of scales L.
 	ParamImageFlowLevels = "image_flow_levels"
-	// ParamImageFlowSteps (int, default 8; RealNVP 3) is the number of steps per level.
+	// ParamImageFlowSteps (int, default 4; RealNVP 3) is the number of steps per level.
 	ParamImageFlowSteps = "image_flow_steps"
 	// ParamImageFlowHidden ([]int, default [64, 64]) are the conditioners' hidden channels.
 	ParamImageFlowHidden = "image_flow_hidden"
@@ -59,12 +59,12 @@ type ImageFlowConfig struct {
 //	    → FactorOut half of the channels (all levels but the last)
 //
 // with a channel mask and a [ConvNet] conditioner in every coupling, and a
-// standard normal base over the image-shaped latent. Defaults: L = 2, K = 8,
+// standard normal base over the image-shaped latent. Defaults: L = 2, K = 4,
 // ConvNet(64, 64), LU 1×1 convolutions, learned prior, uniform dequantization,
 // logit α = 0.05.
 func Glow(height, width, channels int) *ImageFlowConfig {
 	return &ImageFlowConfig{glow: true, height: height, width: width, channels: channels,
-		levels: 2, steps: 8, hidden: []int{64, 64}, learnedPrior: true, invConv: "lu",
+		levels: 2, steps: 4, hidden: []int{64, 64}, learnedPrior: true, invConv: "lu",
 		dequantization: "uniform", alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound, seed: 1}
 }
 

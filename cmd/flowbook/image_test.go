@@ -298,7 +298,7 @@ func TestModelSpecImageDefaults(t *testing.T) {
 		wantSteps        int
 		wantLearnedPrior bool
 	}{
-		{"glow", nil, 0, false, 8, true},
+		{"glow", nil, 0, false, 4, true},
 		{"realnvp", nil, 0, false, 3, false},
 		{"glow", map[string]bool{"learned-prior": true}, 2, false, 2, false},
 		{"realnvp", map[string]bool{"learned-prior": true}, 5, true, 5, true},

@@ -76,14 +76,14 @@ func (s *modelSpec) images() bool { return s.Shape != nil }
 
 // withDefaults fills in the image settings that depend on the model and
 // were not given on the command line (set holds the flags that were):
-// K = 8 steps per level and a learned prior for glow, K = 3 and none for
+// K = 4 steps per level and a learned prior for glow, K = 3 and none for
 // realnvp, as flowlib's builders have them.
 func (s *modelSpec) withDefaults(set map[string]bool) {
 	glow := s.Model == "glow"
 	if s.StepsPerLevel == 0 {
 		s.StepsPerLevel = 3
 		if glow {
-			s.StepsPerLevel = 8
+			s.StepsPerLevel = 4
 		}
 	}
 	if !set["learned-prior"] {

@@ -100,7 +100,7 @@ type trainFlags struct {
 // image costs hundreds of times more.
 const (
 	defaultVectorBatch = 512
-	defaultImageBatch  = 64
+	defaultImageBatch  = 32
 )
 
 // cmdTrain runs "flowbook train".
@@ -123,7 +123,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.spec.Base, "base", "normal", "base distribution: "+strings.Join(baseNames, ", ")+" (vector data)")
 	fs.IntVar(&f.spec.Components, "components", 8, "number of Gaussians of a mixture base (vector data)")
 	fs.IntVar(&f.spec.Levels, "levels", 2, "number of scales L of an image model (each one halves the height and width)")
-	fs.IntVar(&f.spec.StepsPerLevel, "steps-per-level", 0, "flow steps K per level of an image model (0: 8 for glow, 3 for realnvp)")
+	fs.IntVar(&f.spec.StepsPerLevel, "steps-per-level", 0, "flow steps K per level of an image model (0: 4 for glow, 3 for realnvp)")
 	fs.BoolVar(&f.spec.LearnedPrior, "learned-prior", false, "learned conditional prior for the factored-out channels (default: on for glow, off for realnvp; --learned-prior=false turns it off)")
 	fs.StringVar(&f.spec.InvConv, "invconv", "lu", "glow's invertible 1×1 convolutions: lu or exp")
 	fs.StringVar(&f.spec.Dequantization, "dequantization", "uniform", "dequantization of the pixel values: uniform or variational")
