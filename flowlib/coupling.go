@@ -2,6 +2,7 @@ package flowlib
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -209,10 +210,20 @@ const DefaultScaleBound = 3.0
 // The raw log-scale r from the conditioner is bounded smoothly as
 // s = B · tanh(r / B), with B = ScaleBound: near zero s ≈ r, and s never
 // exceeds ±B, so one bad step cannot make exp(s) overflow.
+//
+// With Contracting set, s = log sigmoid(r + 2) − log sigmoid(2) instead, the
+// scale of Glow's code: the identity at r = 0, at most a 1.14× stretch in the
+// Forward direction, and any amount of shrinking. Image flows need it: with a
+// symmetric bound, a coupling learns to stretch pixels that are blank in every
+// training image by up to e^B each, and a test image with ink there then lands
+// absurdly far out in the latent space (we measured MNIST test bits/dim going
+// from 1.88 to 35 within 1000 steps). Stretching is left to ActNorm, which
+// shares one scale per channel across all pixels.
 type AffineCoupling struct {
 	Mask        CouplingMask
 	Conditioner Conditioner
 	ScaleBound  float64
+	Contracting bool
 }
 
 // NewAffineCoupling returns an affine coupling layer with [DefaultScaleBound].
@@ -232,11 +243,16 @@ func (c *AffineCoupling) scaleAndShift(scope *model.Scope, x *Node) (logScale, s
 	last := x.Rank() - 1
 	raw := SliceAxis(h, last, AxisRange(0, features))
 	shift = SliceAxis(h, last, AxisRange(features, 2*features))
-	bound := c.ScaleBound
-	if bound <= 0 {
-		bound = DefaultScaleBound
+	if c.Contracting {
+		// log sigmoid(v) = −softplus(−v).
+		logScale = AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
+	} else {
+		bound := c.ScaleBound
+		if bound <= 0 {
+			bound = DefaultScaleBound
+		}
+		logScale = MulScalar(Tanh(DivScalar(raw, bound)), bound)
 	}
-	logScale = MulScalar(Tanh(DivScalar(raw, bound)), bound)
 	return Mul(logScale, transform), Mul(shift, transform)
 }
 

@@ -37,6 +37,7 @@ func imageBijectors() []imageCase {
 		{"checkerboard_coupling/4x4x2", flowlib.NewAffineCoupling(flowlib.CheckerboardMask(4, 4), conv), small, "real"},
 		{"checkerboard_coupling/8x8x1", flowlib.NewAffineCoupling(flowlib.CheckerboardMask(8, 8).Flip(), conv), grey, "real"},
 		{"channel_coupling/4x4x2", flowlib.NewAffineCoupling(flowlib.ChannelMask(2), conv), small, "real"},
+		{"contracting_coupling/4x4x2", contracting(flowlib.NewAffineCoupling(flowlib.ChannelMask(2).Flip(), conv)), small, "real"},
 		{"additive_channel_coupling/4x4x2", flowlib.NewAdditiveCoupling(flowlib.ChannelMask(2).Flip(), conv), small, "real"},
 		{"actnorm/4x4x2", flowlib.NewActNorm(2), small, "real"},
 		{"actnorm/8x8x1", flowlib.NewActNorm(1), grey, "real"},
@@ -55,6 +56,12 @@ func imageBijectors() []imageCase {
 		{"glow_exp_variational/4x4x2", flowlib.Glow(4, 4, 2).Levels(1).Steps(2).Hidden(8).InvConv("exp").Dequantization("variational").Done().Bijector, small, "pixels"},
 		{"realnvp/8x8x1", flowlib.RealNVPImage(8, 8, 1).Levels(2).Steps(1).Hidden(8).Done().Bijector, grey, "pixels"},
 	}
+}
+
+// contracting turns on Glow's contracting scale.
+func contracting(c *flowlib.AffineCoupling) *flowlib.AffineCoupling {
+	c.Contracting = true
+	return c
 }
 
 // body returns an image flow's multi-scale bijector, without its
@@ -142,7 +149,7 @@ func TestImageBijectorsPassTheToolkit(t *testing.T) {
 				if len(unreached) > 0 {
 					t.Errorf("the gradient does not reach: %v", unreached)
 				}
-				t.Logf("round trip %.2g, logdet sum %.2g, logdet vs Jacobian %.2g", roundTrip, logDetSum, logDetErr)
+				t.Logf("%s %s: round trip %.2g, logdet sum %.2g, logdet vs Jacobian %.2g", dtype, c.name, roundTrip, logDetSum, logDetErr)
 			})
 		}
 	}

@@ -30,6 +30,10 @@ const (
 	ParamImageFlowActNorm = "image_flow_actnorm"
 	// ParamImageFlowScaleBound (float64, default 3) bounds the couplings' log-scales.
 	ParamImageFlowScaleBound = "image_flow_scale_bound"
+	// ParamImageFlowCouplingScale (string, default "contracting") is the
+	// couplings' scale: "contracting" (Glow's sigmoid) or "tanh" (symmetric
+	// bound); see [AffineCoupling].
+	ParamImageFlowCouplingScale = "image_flow_coupling_scale"
 	// ParamImageFlowSeed (int, default 1) draws the 1×1 convolutions' initial rotations.
 	ParamImageFlowSeed = "image_flow_seed"
 )
@@ -47,6 +51,7 @@ type ImageFlowConfig struct {
 	alpha                   float64
 	actNorm                 bool
 	scaleBound              float64
+	couplingScale           string
 	seed                    int
 }
 
@@ -58,14 +63,16 @@ type ImageFlowConfig struct {
 //	    Squeeze2x2 → K × (ActNorm → invertible 1×1 conv → affine coupling)
 //	    → FactorOut half of the channels (all levels but the last)
 //
-// with a channel mask and a [ConvNet] conditioner in every coupling, and a
-// standard normal base over the image-shaped latent. Defaults: L = 2, K = 4,
+// with a channel mask and a [ConvNet] conditioner in every coupling (with
+// Glow's contracting scale, see [AffineCoupling]), and a standard normal base
+// over the image-shaped latent. Defaults: L = 2, K = 4,
 // ConvNet(64, 64), LU 1×1 convolutions, learned prior, uniform dequantization,
 // logit α = 0.05.
 func Glow(height, width, channels int) *ImageFlowConfig {
 	return &ImageFlowConfig{glow: true, height: height, width: width, channels: channels,
 		levels: 2, steps: 4, hidden: []int{64, 64}, learnedPrior: true, invConv: "lu",
-		dequantization: "uniform", alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound, seed: 1}
+		dequantization: "uniform", alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound,
+		couplingScale: "contracting", seed: 1}
 }
 
 // RealNVPImage starts the multi-scale RealNVP of Dinh et al. 2016 (section
@@ -77,8 +84,9 @@ func Glow(height, width, channels int) *ImageFlowConfig {
 //	and the last: K+1 checkerboard couplings
 //
 // Masks alternate with their flips, every coupling is an [AffineCoupling] with a
-// [ConvNet] conditioner, optionally preceded by an [ActNorm] (in place of the
-// paper's batch normalisation). Defaults: L = 2, K = 3, ConvNet(64, 64),
+// [ConvNet] conditioner and the contracting scale (see [AffineCoupling]; the
+// paper's tanh scale can be chosen with CouplingScale), optionally preceded by
+// an [ActNorm] (in place of the paper's batch normalisation). Defaults: L = 2, K = 3, ConvNet(64, 64),
 // ActNorm on, no learned prior, uniform dequantization, logit α = 0.05.
 func RealNVPImage(height, width, channels int) *ImageFlowConfig {
 	c := Glow(height, width, channels)
@@ -98,6 +106,7 @@ func (c *ImageFlowConfig) FromScope(scope *model.Scope) *ImageFlowConfig {
 	c.alpha = model.GetParamOr(scope, ParamImageFlowLogitAlpha, c.alpha)
 	c.actNorm = model.GetParamOr(scope, ParamImageFlowActNorm, c.actNorm)
 	c.scaleBound = model.GetParamOr(scope, ParamImageFlowScaleBound, c.scaleBound)
+	c.couplingScale = model.GetParamOr(scope, ParamImageFlowCouplingScale, c.couplingScale)
 	c.seed = model.GetParamOr(scope, ParamImageFlowSeed, c.seed)
 	return c
 }
@@ -131,6 +140,10 @@ func (c *ImageFlowConfig) ActNorm(on bool) *ImageFlowConfig { c.actNorm = on; re
 
 // ScaleBound sets the couplings' log-scale bound (see [AffineCoupling]).
 func (c *ImageFlowConfig) ScaleBound(b float64) *ImageFlowConfig { c.scaleBound = b; return c }
+
+// CouplingScale sets the couplings' scale function: "contracting" (the
+// default, Glow's) or "tanh" (the symmetric bound of [AffineCoupling]).
+func (c *ImageFlowConfig) CouplingScale(kind string) *ImageFlowConfig { c.couplingScale = kind; return c }
 
 // Seed sets the seed of the 1×1 convolutions' initial rotations.
 func (c *ImageFlowConfig) Seed(seed int) *ImageFlowConfig { c.seed = seed; return c }
@@ -169,6 +182,8 @@ func (c *ImageFlowConfig) Validate() error {
 		return fmt.Errorf("flowlib: unknown dequantization %q; valid: uniform, variational", c.dequantization)
 	case !(c.alpha >= 0 && c.alpha < 0.5):
 		return fmt.Errorf("flowlib: logit alpha must be in [0, 0.5), got %v", c.alpha)
+	case c.couplingScale != "contracting" && c.couplingScale != "tanh":
+		return fmt.Errorf("flowlib: unknown coupling scale %q; valid: contracting, tanh", c.couplingScale)
 	case !(c.scaleBound > 0):
 		return fmt.Errorf("flowlib: scale bound must be positive, got %v", c.scaleBound)
 	}
@@ -211,6 +226,7 @@ func (c *ImageFlowConfig) Done() *Flow {
 func (c *ImageFlowConfig) coupling(mask CouplingMask) *AffineCoupling {
 	coupling := NewAffineCoupling(mask, ConvNet(c.hidden...).Done())
 	coupling.ScaleBound = c.scaleBound
+	coupling.Contracting = c.couplingScale == "contracting"
 	return coupling
 }
 
