@@ -84,6 +84,17 @@ func (d *VariationalDequantization) Name() string { return "variational_dequanti
 func (d *VariationalDequantization) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
 	levels := checkLevels("VariationalDequantization", d.Levels)
 	requireImages("VariationalDequantization", x, 0, 0, 0)
+	u, logQ := d.Noise(scope, x, scope.RandomNormal(x.Graph(), x.Shape()))
+	logDet = Sub(scaleLogDet(x, -math.Log(levels)), logQ)
+	return DivScalar(Add(x, u), levels), logDet
+}
+
+// Noise maps standard normal noise eps (x's shape) to the dequantization noise
+// u ∈ (δ, 1−δ) for the images x, and returns log q(u|x) per example. Forward
+// calls it with fresh noise; it is exported so that q can be inspected.
+func (d *VariationalDequantization) Noise(scope *model.Scope, x, eps *Node) (u, logQ *Node) {
+	levels := checkLevels("VariationalDequantization", d.Levels)
+	requireImages("VariationalDequantization", x, 0, 0, 0)
 	couplings, hidden := d.Couplings, d.Hidden
 	if couplings <= 0 {
 		couplings = 4
@@ -93,8 +104,7 @@ func (d *VariationalDequantization) Forward(scope *model.Scope, x *Node) (y, log
 	}
 	dims := x.Shape().Dimensions
 	context := AddScalar(MulScalar(x, 2/(levels-1)), -1) // the image in [−1, 1]
-	eps := scope.RandomNormal(x.Graph(), x.Shape())
-	logQ := MulScalar(sumPerExample(AddScalar(Square(eps), log2Pi)), -0.5)
+	logQ = MulScalar(sumPerExample(AddScalar(Square(eps), log2Pi)), -0.5)
 	v := eps
 	mask := CheckerboardMask(dims[1], dims[2])
 	conditioner := ConvNet(hidden).Done()
@@ -103,9 +113,8 @@ func (d *VariationalDequantization) Forward(scope *model.Scope, x *Node) (y, log
 			mask = mask.Flip()
 		}
 		keep := mask.Tensor("VariationalDequantization", v)
-		features := dims[3]
 		in := Concatenate([]*Node{Mul(v, keep), context}, 3)
-		h := conditioner(scope.At("coupling_%d", i), in, 2*features)
+		h := conditioner(scope.At("coupling_%d", i), in, 2*dims[3])
 		raw, shift := lastAxisHalves(h)
 		transform := OneMinus(keep)
 		s := Mul(MulScalar(Tanh(DivScalar(raw, DefaultScaleBound)), DefaultScaleBound), transform)
@@ -113,10 +122,10 @@ func (d *VariationalDequantization) Forward(scope *model.Scope, x *Node) (y, log
 		logQ = Sub(logQ, sumPerExample(s))
 	}
 	// u = δ + (1 − 2δ)·sigmoid(v); log sigmoid'(v) = log sigmoid(v) + log sigmoid(−v).
-	u := AddScalar(MulScalar(Sigmoid(v), 1-2*DequantizationMargin), DequantizationMargin)
+	u = AddScalar(MulScalar(Sigmoid(v), 1-2*DequantizationMargin), DequantizationMargin)
 	logQ = Add(logQ, sumPerExample(Add(Softplus(Neg(v)), Softplus(v))))
-	logDet = Sub(scaleLogDet(x, math.Log1p(-2*DequantizationMargin)-math.Log(levels)), logQ)
-	return DivScalar(Add(x, u), levels), logDet
+	logQ = Sub(logQ, scaleLogDet(x, math.Log1p(-2*DequantizationMargin)))
+	return u, logQ
 }
 
 // Inverse implements [Bijector].

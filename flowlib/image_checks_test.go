@@ -264,3 +264,50 @@ func TestCheckData(t *testing.T) {
 		t.Errorf("vector flow rejected real data: %v", err)
 	}
 }
+
+// TestVariationalDequantizationDensity checks log q(u|x) of the variational
+// dequantization against the change of variables done by brute force: u is a
+// function of ε ~ N(0, I), so log q(u|x) = log N(ε) − log|det ∂u/∂ε|, with the
+// Jacobian from one gradient per coordinate of u.
+func TestVariationalDequantizationDensity(t *testing.T) {
+	be := testBackend(t)
+	d := &flowlib.VariationalDequantization{Levels: 256, Couplings: 3, Hidden: 8}
+	dims := []int{2, 2, 4, 1}
+	x := imageInput(dtypes.Float64, "pixels", dims)
+	eps := flowcheck.RandomInput(dtypes.Float64, 2, 11, dims...)
+	store := model.NewStore()
+	if err := flowcheck.RandomizeVariables(be, store, d, x, 0.05, 4); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8 // values per example
+	out := model.MustExecOnceN(be, store, func(scope *model.Scope, x, eps *Node) []*Node {
+		u, logQ := d.Noise(scope, x, eps)
+		flat := Reshape(u, 2, n)
+		rows := make([]*Node, n)
+		for i := range n {
+			rows[i] = Reshape(Gradient(ReduceAllSum(SliceAxis(flat, 1, AxisElem(i))), eps)[0], 2, 1, n)
+		}
+		return []*Node{u, logQ, Concatenate(rows, 1)}
+	}, x, eps)
+	u := tensors.MustCopyFlatData[float64](out[0])
+	for _, v := range u {
+		if !(v > flowlib.DequantizationMargin*0.99 && v < 1-flowlib.DequantizationMargin*0.99) {
+			t.Fatalf("noise value %v outside (δ, 1−δ)", v)
+		}
+	}
+	logQ := tensors.MustCopyFlatData[float64](out[1])
+	jac := tensors.MustCopyFlatData[float64](out[2])
+	e := tensors.MustCopyFlatData[float64](eps)
+	for b := range 2 {
+		m := make([][]float64, n)
+		logN := 0.0
+		for i := range n {
+			m[i] = jac[(b*n+i)*n : (b*n+i+1)*n]
+			logN += -0.5 * (e[b*n+i]*e[b*n+i] + math.Log(2*math.Pi))
+		}
+		want := logN - flowcheck.LogAbsDet(m)
+		if math.Abs(logQ[b]-want) > 1e-9 {
+			t.Errorf("example %d: log q(u|x) = %.12f, by the brute-force Jacobian %.12f", b, logQ[b], want)
+		}
+	}
+}

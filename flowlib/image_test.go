@@ -138,7 +138,8 @@ func TestImageBijectorsPassTheToolkit(t *testing.T) {
 				}
 				logDetErr := jacobianLogDetError(t, be, store, c, x)
 				// Variational dequantization's log-det includes −log q(u|x),
-				// which is not part of the Jacobian: checked on its own below.
+				// which is not part of the Jacobian: TestVariationalDequantizationDensity
+				// checks it.
 				if !strings.Contains(c.name, "variational") && !(logDetErr <= 1e-3) {
 					t.Errorf("log-det differs from the brute-force Jacobian's by %.3g > 1e-3", logDetErr)
 				}
