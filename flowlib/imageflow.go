@@ -143,7 +143,10 @@ func (c *ImageFlowConfig) ScaleBound(b float64) *ImageFlowConfig { c.scaleBound 
 
 // CouplingScale sets the couplings' scale function: "contracting" (the
 // default, Glow's) or "tanh" (the symmetric bound of [AffineCoupling]).
-func (c *ImageFlowConfig) CouplingScale(kind string) *ImageFlowConfig { c.couplingScale = kind; return c }
+func (c *ImageFlowConfig) CouplingScale(kind string) *ImageFlowConfig {
+	c.couplingScale = kind
+	return c
+}
 
 // Seed sets the seed of the 1×1 convolutions' initial rotations.
 func (c *ImageFlowConfig) Seed(seed int) *ImageFlowConfig { c.seed = seed; return c }
