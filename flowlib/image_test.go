@@ -79,27 +79,16 @@ func imageInput(dtype dtypes.DType, kind string, dims []int) *tensors.Tensor {
 		for i := range values {
 			values[i] += 0.5
 		}
-		return convertFlat(values, dtype, dims)
+		return flowcheck.FromFloat64(values, dtype, dims...)
 	case "pixels":
 		x := flowcheck.RandomInput(dtypes.Float64, 128, 5, dims...)
 		values := tensors.MustCopyFlatData[float64](x)
 		for i := range values {
 			values[i] = math.Min(255, math.Floor(values[i]+128))
 		}
-		return convertFlat(values, dtype, dims)
+		return flowcheck.FromFloat64(values, dtype, dims...)
 	}
 	return flowcheck.RandomInput(dtype, 3, 1, dims...)
-}
-
-func convertFlat(values []float64, dtype dtypes.DType, dims []int) *tensors.Tensor {
-	if dtype == dtypes.Float64 {
-		return tensors.FromFlatDataAndDimensions(values, dims...)
-	}
-	f32 := make([]float32, len(values))
-	for i, v := range values {
-		f32[i] = float32(v)
-	}
-	return tensors.FromFlatDataAndDimensions(f32, dims...)
 }
 
 // TestImageBijectorsPassTheToolkit checks every image bijector, and the Glow

@@ -193,7 +193,7 @@ func RandomizeVariables(backend compute.Backend, store *model.Store, b flowlib.B
 		for i := range noisy {
 			noisy[i] += scale * rng.NormFloat64()
 		}
-		if err := v.SetValue(fromFlat64(noisy, value.DType(), value.Shape().Dimensions)); err != nil {
+		if err := v.SetValue(FromFloat64(noisy, value.DType(), value.Shape().Dimensions...)); err != nil {
 			return err
 		}
 	}
@@ -212,7 +212,7 @@ func RandomInput(dtype dtypes.DType, maxAbs float64, seed uint64, dims ...int) *
 	for i := range values {
 		values[i] = maxAbs * (2*rng.Float64() - 1)
 	}
-	return fromFlat64(values, dtype, dims)
+	return FromFloat64(values, dtype, dims...)
 }
 
 // run executes fn(root scope, x) once and returns its outputs; graph-building
@@ -250,7 +250,9 @@ func flat64(t *tensors.Tensor) []float64 {
 	return out
 }
 
-func fromFlat64(values []float64, dtype dtypes.DType, dims []int) *tensors.Tensor {
+// FromFloat64 returns values (row-major, of the given dimensions) as a tensor
+// of dtype, float32 or float64: test inputs built in float64 for either dtype.
+func FromFloat64(values []float64, dtype dtypes.DType, dims ...int) *tensors.Tensor {
 	if dtype == dtypes.Float64 {
 		return tensors.FromFlatDataAndDimensions(values, dims...)
 	}
