@@ -3,6 +3,7 @@ package training_test
 import (
 	"errors"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,6 +75,21 @@ func TestTrainingLearnsAndCheckpointsRestore(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("log-likelihood after restoring the checkpoint %.7f, before %.7f: must be identical", got, want)
+	}
+
+	// LoadCheckpoint gives the same model, for evaluation without training.
+	loaded := model.NewStore()
+	if err := training.LoadCheckpoint(loaded, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := training.MeanLogProb(be, loaded, smallFlow(), testSet); err != nil || got != want {
+		t.Errorf("log-likelihood after LoadCheckpoint %.7f (err %v), before %.7f: must be identical", got, err, want)
+	}
+	if err := training.LoadCheckpoint(model.NewStore(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "holds no checkpoint") {
+		t.Errorf("LoadCheckpoint of an empty directory: got %v, want an error saying it holds no checkpoint", err)
+	}
+	if err := training.LoadCheckpoint(model.NewStore(), filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "no checkpoint in") {
+		t.Errorf("LoadCheckpoint of a missing directory: got %v, want an error saying there is no checkpoint", err)
 	}
 
 	// Resume: ask for 700 steps in total; it must start from the saved 600.

@@ -1,0 +1,40 @@
+package notebook
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/flowbook/flowbook/flowlib/plot"
+)
+
+func TestPickFollowsQuickMode(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want int
+	}{{"1", 10}, {"0", 3000}, {"", 3000}, {"yes", 3000}} {
+		t.Setenv(QuickEnvVar, tc.env)
+		if got := Pick(10, 3000); got != tc.want {
+			t.Errorf("%s=%q: Pick(10, 3000) = %d, want %d", QuickEnvVar, tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestCurveKeepsSeriesInOrder(t *testing.T) {
+	c := NewCurve(func() *plot.Figure { return plot.New().Title("held-out NLL") })
+	for step := range 5 {
+		c.Add("test", float64(step), 2-0.1*float64(step))
+		c.Add("train", float64(step), 1.9-0.1*float64(step))
+	}
+	if got := strings.Join(c.names, ","); got != "test,train" {
+		t.Errorf("series %q, want test,train in the order they were first added", got)
+	}
+	if n := len(c.xs["train"]); n != 5 {
+		t.Errorf("train series has %d points, want 5", n)
+	}
+	svg := c.Figure().SVG()
+	for _, want := range []string{"held-out NLL", "test", "train", `stroke-linejoin="round"`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the curve's SVG lacks %q", want)
+		}
+	}
+}
