@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gomlx/gomlx/support/exceptions"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/support/exceptions"
 )
 
 // LoadCheckpoint loads the newest checkpoint that a run with
