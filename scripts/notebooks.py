@@ -123,7 +123,8 @@ def problems(nb, name, require_executed):
         shown = ""
         for out in cell.get("outputs", []):
             text = output_text(out)
-            shown += text + "\n"
+            # Printed text arrives in chunks that may split a line: join them as printed.
+            shown += text if out["output_type"] == "stream" else "\n" + text + "\n"
             if out["output_type"] == "error":
                 found.append(f"{where}: error output:\n{indent(text)}")
             elif out["output_type"] == "stream" and out.get("name") == "stderr" and is_failure(text):

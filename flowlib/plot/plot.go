@@ -98,11 +98,21 @@ type style struct {
 	width        float64
 	dashed       bool
 	colormap     string
+	valueRange   *[2]float64 // Heatmap colour scale; nil: the values' min..max
 }
 
 // Color sets the layer's colour: any SVG colour, e.g. "#1f77b4" or "crimson".
 // Without it Scatter, Line and Histogram take the next tab10 colour.
 func Color(c string) Option { return func(s *style) { s.color = c } }
+
+// ValueRange fixes a Heatmap's colour scale to [lo, hi] (values outside are
+// clamped), so that several heatmaps can share one scale.
+func ValueRange(lo, hi float64) Option {
+	if !(lo < hi) || !finite(lo) || !finite(hi) {
+		panic(fmt.Sprintf("plot.ValueRange: [%g, %g], want finite lo < hi", lo, hi))
+	}
+	return func(s *style) { s.valueRange = &[2]float64{lo, hi} }
+}
 
 // Label adds the layer to the legend, drawn at the top right of the plot.
 func Label(text string) Option { return func(s *style) { s.label = text } }
@@ -243,13 +253,13 @@ func (f *Figure) Heatmap(values [][]float64, x0, x1, y0, y1 float64, opts ...Opt
 	}
 	l := &layer{kind: heatLayer, extent: [4]float64{x0, x1, y0, y1}}
 	f.add(l, opts)
-	l.png = heatmapPNG(values, l.st.colormap)
+	l.png = heatmapPNG(values, l.st.colormap, l.st.valueRange)
 	return f
 }
 
 // heatmapPNG encodes values as a base64 PNG, one pixel per cell, with row 0
-// at the bottom.
-func heatmapPNG(values [][]float64, cmap string) string {
+// at the bottom, coloured over valueRange or, when nil, the values' extent.
+func heatmapPNG(values [][]float64, cmap string, valueRange *[2]float64) string {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, row := range values {
 		for _, v := range row {
@@ -257,6 +267,9 @@ func heatmapPNG(values [][]float64, cmap string) string {
 				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
+	}
+	if valueRange != nil {
+		lo, hi = valueRange[0], valueRange[1]
 	}
 	rows, cols := len(values), len(values[0])
 	img := image.NewNRGBA(image.Rect(0, 0, cols, rows))
@@ -267,7 +280,7 @@ func heatmapPNG(values [][]float64, cmap string) string {
 			}
 			t := 0.5 // all values equal: the middle colour
 			if hi > lo {
-				t = (v - lo) / (hi - lo)
+				t = min(max((v-lo)/(hi-lo), 0), 1)
 			}
 			img.SetNRGBA(j, rows-1-i, colormapAt(cmap, t))
 		}
@@ -294,9 +307,11 @@ func (f *Figure) Text(x, y float64, text string, opts ...Option) *Figure {
 	return f.add(&layer{kind: textLayer, xs: []float64{x}, ys: []float64{y}, text: text}, opts)
 }
 
-// histogram returns the bin edges and densities (count/(n*width), so the
-// bars' total area is 1) of the finite values in [lo, hi]; with fixed false
-// lo and hi are the values' extent. It returns nil without values.
+// histogram returns the bin edges and densities (count/(n*width), n the
+// number of finite values) over [lo, hi]; with fixed false lo and hi are the
+// values' extent. The bars estimate the density of all the values, so over a
+// fixed range that leaves some out their area is the fraction inside, not 1.
+// It returns nil without values in range.
 func histogram(values []float64, bins int, lo, hi float64, fixed bool) (edges, dens []float64) {
 	if !fixed {
 		lo, hi = math.Inf(1), math.Inf(-1)
@@ -313,16 +328,20 @@ func histogram(values []float64, bins int, lo, hi float64, fixed bool) (edges, d
 		lo, hi = lo-0.5, hi+0.5
 	}
 	counts := make([]float64, bins)
-	n := 0.0
+	n, inRange := 0.0, 0
 	for _, v := range values {
-		if !finite(v) || v < lo || v > hi {
+		if !finite(v) {
+			continue
+		}
+		n++
+		if v < lo || v > hi {
 			continue
 		}
 		i := min(int((v-lo)/(hi-lo)*float64(bins)), bins-1) // v == hi goes to the last bin
 		counts[i]++
-		n++
+		inRange++
 	}
-	if n == 0 {
+	if inRange == 0 {
 		return nil, nil
 	}
 	w := (hi - lo) / float64(bins)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/xml"
+	"image"
 	"image/color"
 	"image/png"
 	"io"
@@ -189,11 +190,12 @@ func TestHistogramDensity(t *testing.T) {
 		lo, hi        float64
 		fixed         bool
 		wantLo, wantH float64 // first edge, last edge
+		wantArea      float64 // the fraction of the finite values in range
 	}{
-		{"data range", []float64{0, 1, 1, 2, 3, 3, 3, 4}, 4, 0, 0, false, 0, 4},
-		{"fixed range drops outside", []float64{-5, 0.1, 0.2, 0.9, 7}, 5, 0, 1, true, 0, 1},
-		{"all equal", []float64{2, 2, 2}, 3, 0, 0, false, 1.5, 2.5},
-		{"non-finite skipped", []float64{math.NaN(), 1, 2, math.Inf(-1)}, 2, 0, 0, false, 1, 2},
+		{"data range", []float64{0, 1, 1, 2, 3, 3, 3, 4}, 4, 0, 0, false, 0, 4, 1},
+		{"fixed range: bars are the density of all values", []float64{-5, 0.1, 0.2, 0.9, 7}, 5, 0, 1, true, 0, 1, 0.6},
+		{"all equal", []float64{2, 2, 2}, 3, 0, 0, false, 1.5, 2.5, 1},
+		{"non-finite skipped", []float64{math.NaN(), 1, 2, math.Inf(-1)}, 2, 0, 0, false, 1, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,8 +210,8 @@ func TestHistogramDensity(t *testing.T) {
 			for i, d := range dens {
 				area += (edges[i+1] - edges[i]) * d
 			}
-			if !near(area, 1, 1e-12) {
-				t.Errorf("area %g, want 1", area)
+			if !near(area, tt.wantArea, 1e-12) {
+				t.Errorf("area %g, want %g", area, tt.wantArea)
 			}
 		})
 	}
@@ -520,5 +522,40 @@ func TestColorCycle(t *testing.T) {
 	}
 	if want := "#1f77b4 black #ff7f0e"; strings.Join(got, " ") != want {
 		t.Errorf("layer colours %v, want %s", got, want)
+	}
+}
+
+func TestHeatmapValueRangeSharesAScale(t *testing.T) {
+	decode := func(b64 string) image.Image {
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	gray := func(img image.Image, x, y int) uint8 { return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA).R }
+	values := [][]float64{{0, 11}} // one row: x = 0 and x = 1
+	tests := []struct {
+		name        string
+		valueRange  *[2]float64
+		left, right uint8
+	}{
+		{"own extent", nil, 0, 255},
+		{"wider scale: 11 is half way", &[2]float64{0, 22}, 0, 128},
+		{"narrower scale clamps", &[2]float64{4, 8}, 0, 255},
+		{"shifted scale", &[2]float64{-11, 11}, 128, 255},
+	}
+	for _, tt := range tests {
+		img := decode(heatmapPNG(values, "gray", tt.valueRange))
+		if l, r := gray(img, 0, 0), gray(img, 1, 0); l != tt.left || r != tt.right {
+			t.Errorf("%s: gray levels %d and %d, want %d and %d", tt.name, l, r, tt.left, tt.right)
+		}
+	}
+	if svg := New().Heatmap(values, 0, 1, 0, 1, ValueRange(0, 22)).SVG(); !strings.Contains(svg, "data:image/png") {
+		t.Error("Heatmap with ValueRange drew no image")
 	}
 }
