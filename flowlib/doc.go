@@ -15,9 +15,9 @@
 // direction, latent → data, the one that sampling uses. Both return the
 // transformed tensor and log|det J| of the map they compute, one value per
 // example, so Forward's and Inverse's log-dets at matching points add to zero.
-// (zuko and nflows use the same convention; distrax, normflows and several
-// papers, RealNVP among them, write the generative direction as forward. The
-// notebooks show both.)
+// (zuko, nflows and the RealNVP paper use the same convention; distrax and
+// normflows write the generative direction as forward, and papers vary, so
+// check which way a text's f points. The notebooks show both.)
 //
 // # The pieces
 //

@@ -74,6 +74,9 @@ func ShowSVG(svg string) {
 		protocol.MIMEImageSVG:  svg,
 		protocol.MIMETextPlain: "[figure]",
 	}})
+	// Wait until GoNB has the figure: a cell that ends right after showing
+	// one could otherwise exit before it is delivered.
+	gonbui.Sync()
 }
 
 // ShowImage displays an image as a PNG.
@@ -92,6 +95,7 @@ func ShowImage(img image.Image) {
 		protocol.MIMEImagePNG:  buf.Bytes(),
 		protocol.MIMETextPlain: "[image]",
 	}})
+	gonbui.Sync()
 }
 
 // ShowMarkdown displays Markdown (with LaTeX between $ signs), e.g. a table
@@ -102,6 +106,7 @@ func ShowMarkdown(markdown string) {
 		return
 	}
 	gonbui.DisplayMarkdown(markdown)
+	gonbui.Sync()
 }
 
 // Curve is a line chart that redraws while it grows: add points during a
