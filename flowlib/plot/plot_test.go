@@ -262,14 +262,7 @@ func TestHeatmap(t *testing.T) {
 			if !ok {
 				t.Fatalf("href %.40q is not a PNG data URI", imgs[0].attr["href"])
 			}
-			raw, err := base64.StdEncoding.DecodeString(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := png.Decode(bytes.NewReader(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := decodePNG(t, data)
 			if b := img.Bounds(); b.Dx() != 4 || b.Dy() != 3 {
 				t.Fatalf("PNG is %dx%d, want 4x3", b.Dx(), b.Dy())
 			}
@@ -525,18 +518,21 @@ func TestColorCycle(t *testing.T) {
 	}
 }
 
-func TestHeatmapValueRangeSharesAScale(t *testing.T) {
-	decode := func(b64 string) image.Image {
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
+// decodePNG decodes a heatmap's base64 PNG.
+func decodePNG(t *testing.T, b64 string) image.Image {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
 	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestHeatmapValueRangeSharesAScale(t *testing.T) {
 	gray := func(img image.Image, x, y int) uint8 { return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA).R }
 	values := [][]float64{{0, 11}} // one row: x = 0 and x = 1
 	tests := []struct {
@@ -550,7 +546,7 @@ func TestHeatmapValueRangeSharesAScale(t *testing.T) {
 		{"shifted scale", &[2]float64{-11, 11}, 128, 255},
 	}
 	for _, tt := range tests {
-		img := decode(heatmapPNG(values, "gray", tt.valueRange))
+		img := decodePNG(t, heatmapPNG(values, "gray", tt.valueRange))
 		if l, r := gray(img, 0, 0), gray(img, 1, 0); l != tt.left || r != tt.right {
 			t.Errorf("%s: gray levels %d and %d, want %d and %d", tt.name, l, r, tt.left, tt.right)
 		}
