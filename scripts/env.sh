@@ -9,6 +9,8 @@ export GOTOOLCHAIN="${FLOWBOOK_GOTOOLCHAIN:-go1.27.4+auto}"
 # without them.
 if [ "${FLOWBOOK_SIMD:-1}" = "1" ]; then
   export GOEXPERIMENT=simd
+else
+  unset GOEXPERIMENT
 fi
 # Never let GoMLX's XLA backend try to download a plugin.
 export GOMLX_NO_AUTO_INSTALL=1
