@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/flowbook/flowbook/exercises/internal/grading"
+)
+
+// Report is the result of grading: the JSON that --json writes.
+type Report struct {
+	Source    string          `json:"source"` // "exercises" or "solutions"
+	Points    int             `json:"points"`
+	MaxPoints int             `json:"max_points"`
+	Chapters  []ChapterResult `json:"chapters"`
+}
+
+// ChapterResult is one chapter's grades.
+type ChapterResult struct {
+	Dir       string       `json:"dir"`
+	Title     string       `json:"title"`
+	Points    int          `json:"points"`
+	MaxPoints int          `json:"max_points"`
+	Tasks     []TaskResult `json:"tasks"`
+}
+
+// TaskResult is one task's grade.
+type TaskResult struct {
+	Test      string  `json:"test"`
+	Title     string  `json:"title"`
+	Points    int     `json:"points"`
+	MaxPoints int     `json:"max_points"`
+	Status    string  `json:"status"` // pass, fail, timeout, crash, compile-error, missing
+	Hint      string  `json:"hint,omitempty"`
+	Seconds   float64 `json:"seconds"`
+	Output    string  `json:"output,omitempty"` // the test's output when it did not pass
+}
+
+type grader struct {
+	root string
+	out  io.Writer
+	tmp  string
+}
+
+func (g *grader) tempDir() (string, error) {
+	if g.tmp == "" {
+		dir, err := os.MkdirTemp("", "flowbook-grade-")
+		if err != nil {
+			return "", err
+		}
+		g.tmp = dir
+	}
+	return g.tmp, nil
+}
+
+func (g *grader) cleanup() {
+	if g.tmp != "" {
+		_ = os.RemoveAll(g.tmp)
+	}
+}
+
+// grade grades chapters with the answers in exercises/ or, for source
+// "solutions", with every exercise file replaced by its solution.
+func (g *grader) grade(chapters []grading.Chapter, source string) (*Report, error) {
+	r := &Report{Source: source}
+	for _, c := range chapters {
+		var replace map[string]string
+		if source == "solutions" {
+			var err error
+			if replace, err = g.solutionFiles(c); err != nil {
+				return nil, err
+			}
+		}
+		cr, err := g.gradeChapter(c, replace)
+		if err != nil {
+			return nil, err
+		}
+		r.Chapters = append(r.Chapters, *cr)
+		r.Points += cr.Points
+		r.MaxPoints += cr.MaxPoints
+	}
+	return r, nil
+}
+
+// solutionFiles maps each exercise file of chapter c to its solution. Every
+// non-test .go file of the exercise must have one, so that the solution is
+// the whole package.
+func (g *grader) solutionFiles(c grading.Chapter) (map[string]string, error) {
+	exDir := filepath.Join(g.root, "exercises", c.Dir)
+	solDir := filepath.Join(g.root, "solutions", c.Dir)
+	files, err := packageFiles(exDir)
+	if err != nil {
+		return nil, err
+	}
+	replace := map[string]string{}
+	for _, f := range files {
+		sol := filepath.Join(solDir, f)
+		if _, err := os.Stat(sol); err != nil {
+			return nil, fmt.Errorf("solutions/%s/%s is missing: every file of exercises/%s needs its solution", c.Dir, f, c.Dir)
+		}
+		replace[filepath.Join(exDir, f)] = sol
+	}
+	solFiles, err := packageFiles(solDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range solFiles {
+		if _, ok := replace[filepath.Join(exDir, f)]; !ok {
+			return nil, fmt.Errorf("solutions/%s/%s has no exercise file exercises/%s/%s", c.Dir, f, c.Dir, f)
+		}
+	}
+	return replace, nil
+}
+
+// packageFiles lists the non-test .go files of dir.
+func packageFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
+			files = append(files, n)
+		}
+	}
+	return files, nil
+}
+
+// gradeChapter builds the chapter's test binary (with the files in replace
+// overlaid) and runs each task in its own process.
+func (g *grader) gradeChapter(c grading.Chapter, replace map[string]string) (*ChapterResult, error) {
+	cr := &ChapterResult{Dir: c.Dir, Title: c.Title, MaxPoints: c.Points()}
+	binary, buildOutput, err := g.build(c, replace)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range c.Tasks {
+		tr := TaskResult{Test: t.Test, Title: t.Title, MaxPoints: t.Points}
+		if binary == "" {
+			tr.Status, tr.Hint, tr.Output = "compile-error", "the package does not compile: "+firstLine(buildOutput), buildOutput
+		} else {
+			g.runTask(c, t, binary, &tr)
+		}
+		if tr.Status == "pass" {
+			tr.Points = t.Points
+			tr.Output = ""
+		}
+		cr.Points += tr.Points
+		cr.Tasks = append(cr.Tasks, tr)
+	}
+	return cr, nil
+}
+
+// build compiles the chapter's tests into a binary. A compile error is the
+// learner's (it is returned as output with an empty binary path); an error
+// means the grading itself could not run.
+func (g *grader) build(c grading.Chapter, replace map[string]string) (binary, output string, err error) {
+	tmp, err := g.tempDir()
+	if err != nil {
+		return "", "", err
+	}
+	binary = filepath.Join(tmp, c.Dir+".test")
+	args := []string{"test", "-c", "-o", binary}
+	if len(replace) > 0 {
+		overlay := filepath.Join(tmp, c.Dir+".overlay.json")
+		data, _ := json.Marshal(map[string]any{"Replace": replace})
+		if err := os.WriteFile(overlay, data, 0o644); err != nil {
+			return "", "", err
+		}
+		args = append(args, "-overlay", overlay)
+	}
+	args = append(args, "./exercises/"+c.Dir)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = g.root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return "", "", fmt.Errorf("running go test -c: %w (is the go command on PATH?)", err)
+		}
+		return "", strings.TrimSpace(string(out)), nil
+	}
+	if _, err := os.Stat(binary); err != nil {
+		return "", "", fmt.Errorf("go test -c ./exercises/%s wrote no binary (does the package have test files?)", c.Dir)
+	}
+	return binary, "", nil
+}
+
+// runTask runs one task's test in its own process. The grader's own limit
+// (grading.Run) ends a slow check; the hard limit here also catches a test
+// binary that hangs outside it.
+func (g *grader) runTask(c grading.Chapter, t grading.Task, binary string, tr *TaskResult) {
+	limit := t.TimeLimit() + 30*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "-test.run", "^"+regexp.QuoteMeta(t.Test)+"$", "-test.v", "-test.count=1",
+		"-test.timeout", (limit + 10*time.Second).String())
+	cmd.Dir = filepath.Join(g.root, "exercises", c.Dir)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	start := time.Now()
+	err := cmd.Run()
+	tr.Seconds = time.Since(start).Seconds()
+	out := buf.String()
+	tr.Output = strings.TrimSpace(out)
+	switch {
+	case err == nil && strings.Contains(out, "--- PASS: "+t.Test):
+		tr.Status = "pass"
+	case err == nil:
+		tr.Status, tr.Hint = "missing", fmt.Sprintf("no test %s in exercises/%s: was it renamed or deleted?", t.Test, c.Dir)
+	case ctx.Err() != nil:
+		tr.Status, tr.Hint = "timeout", fmt.Sprintf("the test process was stopped after %s: an endless loop outside the grader's own time limit?", limit)
+	case strings.Contains(out, "--- FAIL: "+t.Test):
+		tr.Status, tr.Hint = "fail", hintOf(out)
+		if strings.Contains(out, "no result after") {
+			tr.Status = "timeout"
+		}
+	default:
+		tr.Status, tr.Hint = "crash", "the test binary crashed before the grader could report: "+crashLine(out)
+	}
+}
+
+// hintOf returns the first hint line of a failed test's output.
+func hintOf(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if h, ok := strings.CutPrefix(strings.TrimSpace(line), "hint:"); ok {
+			return strings.TrimSpace(h)
+		}
+	}
+	return "see the test output (scripts/grade --json writes it)"
+}
+
+// crashLine picks the line that names a crash (fatal error, panic, signal).
+func crashLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		l := strings.TrimSpace(line)
+		for _, p := range []string{"fatal error:", "panic:", "runtime:", "signal", "exit status"} {
+			if strings.HasPrefix(l, p) {
+				return l
+			}
+		}
+	}
+	return firstLine(out)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	for _, line := range strings.Split(s, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return l
+		}
+	}
+	return s
+}
