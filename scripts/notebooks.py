@@ -16,6 +16,9 @@ run, so that it reads well on GitHub and in JupyterLab before anything runs.
                                                      fully executed, no error outputs (no kernel needed)
     scripts/notebooks run [--quick] [--save] [N...]  execute notebooks with the "Go (flowbook)" kernel,
                                                      check outputs, print times; --save stores them
+    scripts/notebooks sync [N...]                    store edits that need no full re-run: markdown
+                                                     from the source, unchanged code cells keep their
+                                                     outputs, new shell-only cells (`!` lines) run alone
 """
 
 import argparse
@@ -229,6 +232,71 @@ def run(args):
     return 1 if failed else 0
 
 
+def is_shell_only(source):
+    """A cell of GoNB shell commands only (`!` lines): it depends on no Go state."""
+    lines = [l for l in source.splitlines() if l.strip()]
+    return bool(lines) and all(l.lstrip().startswith("!") for l in lines)
+
+
+def sync(args):
+    """Stores edits to a notebook's source that do not need a full re-run.
+
+    Markdown cells come from the source; a code cell whose source is unchanged
+    keeps its stored outputs; a new or changed code cell must be shell-only
+    (GoNB `!` lines, which depend on nothing the notebook computed), and is
+    executed on its own by the real kernel. Anything else needs
+    `scripts/notebooks run --save`. The synced cells are listed in the
+    notebook's metadata (flowbook.synced).
+    """
+    from nbclient import NotebookClient
+    import nbformat
+
+    os.environ["FLOWBOOK_QUICK"] = "0"
+    os.environ.setdefault("FLOWBOOK_KERNEL_RAW_ERRORS", "1")
+    failed = False
+    for src in sources(args.names):
+        path = NOTEBOOKS / (src.stem + ".ipynb")
+        stored = json.loads(path.read_text())
+        if stored.get("metadata", {}).get("flowbook", {}).get("mode") != "full":
+            sys.exit(f"{path.name}: not stored from a full run; use scripts/notebooks run --save {src.stem[:2]}")
+        kept = {}
+        for cell in stored["cells"]:
+            if cell["cell_type"] == "code":
+                kept.setdefault("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"], cell)
+        nb = build(src)
+        new = []
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            old = kept.get(cell["source"])
+            if old is not None:
+                cell["outputs"], cell["execution_count"] = old["outputs"], old["execution_count"]
+            elif is_shell_only(cell["source"]):
+                new.append(cell)
+            else:
+                sys.exit(f"{path.name}: the code cell starting {first_line(cell)!r} is new or changed and is not "
+                         f"shell-only; run scripts/notebooks run --save {src.stem[:2]}")
+        if new:
+            mini = nbformat.from_dict(dict(nb, cells=[dict(c) for c in new]))
+            client = NotebookClient(mini, kernel_name=KERNEL["name"], timeout=600,
+                                    resources={"metadata": {"path": str(NOTEBOOKS)}}, startup_timeout=120)
+            client.execute()
+            for cell, done in zip(new, mini.cells):
+                cell["outputs"] = [dict(o) for o in done.outputs]
+                cell["execution_count"] = done.execution_count
+        flowbook = dict(stored["metadata"].get("flowbook", {}))
+        flowbook["synced"] = sorted(set(flowbook.get("synced", [])) | {c["id"] for c in new})
+        nb["metadata"]["flowbook"] = flowbook
+        found = problems(nbformat.from_dict(nb), path.name, require_executed=True)
+        for f in found:
+            print("FAIL", f)
+        failed |= bool(found)
+        if not found:
+            nbformat.write(nbformat.from_dict(nb), path)
+        print(f"{path.name}: {len(new)} cells executed, {'not saved' if found else 'saved'}")
+    return 1 if failed else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -240,10 +308,12 @@ def main():
     r.add_argument("--save", action="store_true", help="store executed notebooks in notebooks/ (full runs)")
     r.add_argument("--out", help="also write executed notebooks into this directory")
     r.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
+    y = sub.add_parser("sync", help="store markdown edits and new shell-only cells without a full re-run")
+    y.add_argument("names", nargs="*")
     args = parser.parse_args()
     if args.command == "run" and args.save and args.quick:
         sys.exit("--save stores full runs only; drop --quick")
-    sys.exit(check(args) if args.command == "check" else run(args))
+    sys.exit({"check": check, "run": run, "sync": sync}[args.command](args))
 
 
 if __name__ == "__main__":

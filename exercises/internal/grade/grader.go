@@ -19,7 +19,7 @@ import (
 
 // Report is the result of grading: the JSON that --json writes.
 type Report struct {
-	Source    string          `json:"source"` // "exercises" or "solutions"
+	Source    string          `json:"source"` // "exercises/", "solutions/" or "the manifest" (--list)
 	Points    int             `json:"points"`
 	MaxPoints int             `json:"max_points"`
 	Chapters  []ChapterResult `json:"chapters"`
@@ -72,7 +72,7 @@ func (g *grader) cleanup() {
 // grade grades chapters with the answers in exercises/ or, for source
 // "solutions", with every exercise file replaced by its solution.
 func (g *grader) grade(chapters []grading.Chapter, source string) (*Report, error) {
-	r := &Report{Source: source}
+	r := &Report{Source: source + "/"}
 	for _, c := range chapters {
 		var replace map[string]string
 		if source == "solutions" {
@@ -90,6 +90,20 @@ func (g *grader) grade(chapters []grading.Chapter, source string) (*Report, erro
 		r.MaxPoints += cr.MaxPoints
 	}
 	return r, nil
+}
+
+// listTasks returns the report of chapters without grading them.
+func listTasks(chapters []grading.Chapter) *Report {
+	r := &Report{Source: "the manifest"}
+	for _, c := range chapters {
+		cr := ChapterResult{Dir: c.Dir, Title: c.Title, MaxPoints: c.Points()}
+		for _, t := range c.Tasks {
+			cr.Tasks = append(cr.Tasks, TaskResult{Test: t.Test, Title: t.Title, MaxPoints: t.Points, Status: "not-run"})
+		}
+		r.Chapters = append(r.Chapters, cr)
+		r.MaxPoints += cr.MaxPoints
+	}
+	return r
 }
 
 // solutionFiles maps each exercise file of chapter c to its solution. Every

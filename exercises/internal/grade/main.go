@@ -7,6 +7,7 @@
 //	scripts/grade --solutions     grade the reference solutions (all must pass)
 //	scripts/grade --mutants       run the wrong answers kept in solutions/testdata/mutants
 //	scripts/grade --json out.json also write the report as JSON
+//	scripts/grade --list          the tasks and their points, without grading
 //	scripts/grade --classroom     print the GitHub Classroom workflow
 //
 // Each chapter's test binary is built once (go test -c); each task then runs
@@ -30,6 +31,7 @@ func main() {
 	mutants := flag.Bool("mutants", false, "grade the mutants in solutions/testdata/mutants: each wrong answer must be rejected with its expected hint")
 	jsonPath := flag.String("json", "", "also write the report as JSON to this file")
 	classroom := flag.Bool("classroom", false, "print the GitHub Classroom workflow (.github/workflows/classroom.yml) and exit")
+	list := flag.Bool("list", false, "list the tasks and their points without grading")
 	strict := flag.Bool("strict", false, "exit with status 1 unless every task passes (every mutant is rejected with --mutants)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: scripts/grade [flags] [chapter ...]\n\nChapters are exercise directories or their numbers (01 to %02d); all by default.\n\n", len(grading.Chapters))
@@ -54,7 +56,11 @@ func main() {
 
 	var report any
 	complete := false
-	if *mutants {
+	if *list {
+		r := listTasks(chapters)
+		printReport(os.Stdout, r)
+		report, complete = r, true
+	} else if *mutants {
 		r, err := g.gradeMutants(chapters)
 		if err != nil {
 			fail(err)

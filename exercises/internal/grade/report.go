@@ -13,7 +13,11 @@ import (
 // printReport prints the grade table: one row per task, a subtotal per
 // chapter and the total.
 func printReport(w io.Writer, r *Report) {
-	fmt.Fprintf(w, "\nGrades of %s/ (scripts/grade):\n\n", r.Source)
+	if r.Source == "the manifest" {
+		fmt.Fprintf(w, "\nTasks and points (scripts/grade --list):\n\n")
+	} else {
+		fmt.Fprintf(w, "\nGrades of %s (scripts/grade):\n\n", r.Source)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "task\ttest\tpoints\tstatus\thint")
 	for _, c := range r.Chapters {
@@ -24,7 +28,7 @@ func printReport(w io.Writer, r *Report) {
 	}
 	fmt.Fprintf(tw, "total\t\t%d/%d\t\t\n", r.Points, r.MaxPoints)
 	tw.Flush()
-	if r.Points < r.MaxPoints {
+	if r.Points < r.MaxPoints && r.Source != "the manifest" {
 		fmt.Fprintln(w, "\nA failed task's full message: go test -run '^TestName$' ./exercises/<chapter>/")
 	}
 }
