@@ -238,6 +238,19 @@ def is_shell_only(source):
     return bool(lines) and all(l.lstrip().startswith("!") for l in lines)
 
 
+def merge_streams(outputs):
+    """Joins consecutive stream outputs of the same name (a shell command's
+    output arrives in many small pieces)."""
+    merged = []
+    for out in outputs:
+        if (merged and out["output_type"] == "stream" and merged[-1]["output_type"] == "stream"
+                and merged[-1]["name"] == out["name"]):
+            merged[-1] = dict(merged[-1], text=output_text(merged[-1]) + output_text(out))
+        else:
+            merged.append(out)
+    return merged
+
+
 def sync(args):
     """Stores edits to a notebook's source that do not need a full re-run.
 
@@ -282,7 +295,7 @@ def sync(args):
                                     resources={"metadata": {"path": str(NOTEBOOKS)}}, startup_timeout=120)
             client.execute()
             for cell, done in zip(new, mini.cells):
-                cell["outputs"] = [dict(o) for o in done.outputs]
+                cell["outputs"] = merge_streams([dict(o) for o in done.outputs])
                 cell["execution_count"] = done.execution_count
         flowbook = dict(stored["metadata"].get("flowbook", {}))
         flowbook["synced"] = sorted(set(flowbook.get("synced", [])) | {c["id"] for c in new})
