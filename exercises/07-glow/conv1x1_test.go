@@ -1,0 +1,82 @@
+package glow
+
+import (
+	"math"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/flowbook/flowbook/exercises/internal/grading"
+	"github.com/flowbook/flowbook/flowlib"
+	"github.com/flowbook/flowbook/flowlib/flowcheck"
+)
+
+// conv1x1Layer is Conv1x1 as a flowlib.Bijector, for flowcheck (which only
+// needs Forward).
+type conv1x1Layer struct{ w [][]float64 }
+
+func (l conv1x1Layer) Forward(_ *model.Scope, x *Node) (*Node, *Node) { return Conv1x1(x, l.w) }
+func (l conv1x1Layer) Inverse(_ *model.Scope, _ *Node) (*Node, *Node) {
+	panic("the exercise's Conv1x1 has no inverse")
+}
+
+func TestConv1x1(t *testing.T) {
+	grading.Run(t, func(c *grading.C) {
+		const batch, h, w, ch = 2, 3, 2, 3
+		const pixels = h * w
+		// det W < 0, and log|det W| is far from 0.
+		wm := [][]float64{{0.1, 0.8, 0.4}, {1.2, 0.3, -0.5}, {-0.7, 0.2, 1.5}}
+		logAbsDetW := flowcheck.LogAbsDet(wm)
+		det := 0.1*(0.3*1.5+0.5*0.2) - 0.8*(1.2*1.5-0.5*0.7) + 0.4*(1.2*0.2+0.3*0.7)
+		x := uniformValues(batch*h*w*ch, -2, 2, 21)
+		xT := grading.Tensor(x, batch, h, w, ch)
+
+		conv, err := flowlib.NewInvertible1x1Conv(ch, 1).WithInitialMatrix(wm)
+		c.NoError(err, "flowlib's 1×1 convolution with the grader's W", "the grader's matrix is singular (a grader bug)")
+		ref := model.MustCallOnceN(c.Backend(), model.NewStore(), func(scope *model.Scope, x *Node) []*Node {
+			y, ld := conv.Forward(scope, x)
+			return []*Node{y, ld}
+		}, xT)
+
+		what := "Conv1x1(x, W) on x of shape [2, 3, 2, 3], W = [[0.1 0.8 0.4] [1.2 0.3 −0.5] [−0.7 0.2 1.5]]"
+		outs := grading.Exec(c, what, func(x *Node) (*Node, *Node) { return Conv1x1(x, wm) }, xT)
+		checkShape(c, "the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
+		checkShape(c, "the shape of the log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		mix := func(m [][]float64) []float64 {
+			out := make([]float64, len(x))
+			for p := 0; p < len(x); p += ch {
+				for i := range ch {
+					for k := range ch {
+						out[p+i] += m[i][k] * x[p+k]
+					}
+				}
+			}
+			return out
+		}
+		closeVec(c, "y compared with flowlib.Invertible1x1Conv's Forward for the same W", grading.Values(outs[0]), grading.Values(ref[0]), 1e-12,
+			"y[b, i, j, c] = Σ_k W[c][k]·x[b, i, j, k]: W times each pixel's channel vector",
+			wrong{mix(transpose(wm)), "that multiplies by Wᵀ (x·W): y_c = Σ_k W[c][k]·x_k, so contract x's channels with W's second index (\"bhwk,ck->bhwc\")"})
+		want := pixels * logAbsDetW
+		ld := grading.Values(outs[1])
+		if math.IsNaN(ld[0]) {
+			c.Fatalf("%s", grading.Explain("the log-det for a W with det W < 0", "6·log|det W|", "NaN",
+				"log of a negative determinant: the log-det uses log|det W|, with the absolute value"))
+		}
+		closeVec(c, "the log-det H·W_img·log|det W| (H·W_img = 6)", ld, constant(batch, want), 1e-10,
+			"the Jacobian is block diagonal with one W per pixel: log|det| = H·W_img·log|det W|",
+			wrong{constant(batch, logAbsDetW), "the pixel count is missing: each of the H·W_img pixels is multiplied by W, so the log-det is H·W_img·log|det W|"},
+			wrong{constant(batch, ch*want), "count the pixels H·W_img, not the values H·W_img·C: log|det W| already covers the channels"},
+			wrong{constant(batch, -want), "the sign is flipped: Forward multiplies by W, log-det +H·W_img·log|det W|"},
+			wrong{constant(batch, batch*want), "the log-det is per example: do not multiply by the batch size"},
+			wrong{constant(batch, pixels*det), "take the log: H·W_img·log|det W|, not the determinant itself"},
+			wrong{constant(batch, pixels*math.Abs(det)), "take the log: H·W_img·log|det W|, not |det W|"})
+		if c.Failed() {
+			return
+		}
+		ldErr, err := flowcheck.LogDetError(c.Backend(), model.NewStore(), conv1x1Layer{wm}, xT)
+		c.NoError(err, "flowcheck.LogDetError on Conv1x1", "the graph failed under flowcheck: read the error")
+		c.Close("|log-det − log|det J|| with J the brute-force Jacobian (flowcheck.LogDetError)", ldErr, 0, 1e-9,
+			"the log-det does not match the Jacobian: H·W_img·log|det W|")
+	})
+}
