@@ -32,6 +32,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/flowbook/flowbook/flowlib"
+	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
 )
 
 // Invertibility runs x through Forward and back through Inverse and returns
@@ -221,7 +222,20 @@ func run(backend compute.Backend, store *model.Store, x *tensors.Tensor, fn func
 	if x.Shape().Rank() < 2 {
 		return nil, fmt.Errorf("flowcheck: x must have shape [batchSize, ...], got %s", x.Shape())
 	}
-	exec, err := model.NewExec(backend, store, fn)
+	// Failures must be error panics raised inside the graph function: GoMLX
+	// v0.28.16 recovers nothing else, and the deferred Finalize then waits
+	// forever (see graphpanic). A nil output would panic only after the
+	// function returns, so it is checked here.
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) []*Node {
+		defer graphpanic.AsError()
+		outs := fn(scope, x)
+		for i, out := range outs {
+			if out == nil {
+				panic(fmt.Errorf("flowcheck: result %d of the check is a nil node: the bijector returned nil (an unwritten Forward or Inverse, or a missing log-det?)", i))
+			}
+		}
+		return outs
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package flowcheck_test
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -121,6 +122,41 @@ func TestJacobianOfKnownMap(t *testing.T) {
 		sum := logScale[0] + logScale[1] + logScale[2]
 		if math.Abs(logDet[e]-sum) > 1e-12 {
 			t.Errorf("log-det %g, want %g", logDet[e], sum)
+		}
+	}
+}
+
+// nilLogDet is an unwritten bijector: it returns its input and a nil log-det.
+type nilLogDet struct{}
+
+func (nilLogDet) Forward(_ *model.Scope, x *Node) (*Node, *Node) { return x, nil }
+func (nilLogDet) Inverse(_ *model.Scope, y *Node) (*Node, *Node) { return y, nil }
+
+// A bijector that returns nil nodes gets an error from every check, not a
+// hang (GoMLX v0.28.16 waits forever when an Exec's output is nil).
+func TestNilNodesGiveErrors(t *testing.T) {
+	b, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := flowcheck.RandomInput(dtypes.Float64, 1, 1, 3, 2)
+	done := make(chan error, 2)
+	go func() {
+		_, err := flowcheck.LogDetError(b, model.NewStore(), nilLogDet{}, x)
+		done <- err
+		_, _, err = flowcheck.Invertibility(b, model.NewStore(), nilLogDet{}, x)
+		done <- err
+	}()
+	for _, check := range []string{"LogDetError", "Invertibility"} {
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s of a bijector with a nil log-det: no error", check)
+			} else {
+				t.Logf("%s: %v", check, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s of a bijector with a nil log-det did not return in 30 s", check)
 		}
 	}
 }

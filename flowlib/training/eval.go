@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
 )
 
 // evalBatchSize bounds the memory of evaluation graphs: up to 4096 examples,
@@ -32,6 +33,7 @@ func LogProbs(backend compute.Backend, store *model.Store, flow *flowlib.Flow, s
 		return nil, err
 	}
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+		defer graphpanic.AsError()
 		return flow.LogProb(scope, x)
 	})
 	if err != nil {
@@ -77,6 +79,7 @@ func Sample(backend compute.Backend, store *model.Store, flow *flowlib.Flow, n i
 		return nil, fmt.Errorf("training: temperature must be positive, got %g", temperature)
 	}
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, g *Graph) *Node {
+		defer graphpanic.AsError()
 		return flow.Sample(scope, g, dtypes.Float32, n, temperature)
 	})
 	if err != nil {
@@ -157,7 +160,10 @@ func ones(n int) []int {
 // mapBatches runs fn on samples in batches and collects the results, which
 // have the shape [batch, event...].
 func mapBatches(backend compute.Backend, store *model.Store, samples *data.Samples, event []int, fn func(*model.Scope, *Node) *Node) (*data.Samples, error) {
-	exec, err := model.NewExec(backend, store, fn)
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+		defer graphpanic.AsError()
+		return fn(scope, x)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +241,7 @@ func (c *Config) firstNonFiniteLayer(batch []float32) string {
 	}
 	dim := c.train.Dim
 	exec, err := model.NewExec(c.backend, c.store, func(scope *model.Scope, x *Node) []*Node {
+		defer graphpanic.AsError()
 		trace, logDets := chain.ForwardTrace(scope.At("bijector"), x)
 		var finite []*Node
 		for i := range logDets {

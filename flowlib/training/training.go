@@ -33,6 +33,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
 )
 
 // Hyperparameters, stored in the model.Store (and so in checkpoints) by Run,
@@ -254,6 +255,7 @@ func (c *Config) Run() (*Result, error) {
 
 	lr, cosine, steps := c.learningRate, c.cosine, c.steps
 	modelFn := func(scope *model.Scope, x *Node) *Node {
+		defer graphpanic.AsError()
 		g := x.Graph()
 		if cosine && scope.IsTraining(g) {
 			cosineschedule.New(scope, g, x.DType()).LearningRate(lr).MinLearningRate(lr / 100).
