@@ -43,6 +43,8 @@ func Invertibility(backend compute.Backend, store *model.Store, b flowlib.Biject
 	outs, err := run(backend, store, x, func(scope *model.Scope, x *Node) []*Node {
 		y, ldF := b.Forward(scope, x)
 		back, ldI := b.Inverse(scope, y)
+		checkLogDet("Forward", ldF, x.Shape().Dimensions[0])
+		checkLogDet("Inverse", ldI, x.Shape().Dimensions[0])
 		return []*Node{ReduceAllMax(Abs(Sub(back, x))), ReduceAllMax(Abs(Add(ldF, ldI)))}
 	})
 	if err != nil {
@@ -59,6 +61,7 @@ func Jacobian(backend compute.Backend, store *model.Store, b flowlib.Bijector, x
 	batch, dim := x.Shape().Dimensions[0], x.Shape().Size()/x.Shape().Dimensions[0]
 	outs, err := run(backend, store, x, func(scope *model.Scope, x *Node) []*Node {
 		y, ld := b.Forward(scope, x)
+		checkLogDet("Forward", ld, batch)
 		flat := Reshape(y, batch, dim)
 		rows := make([]*Node, dim)
 		for i := range dim {
@@ -241,6 +244,17 @@ func run(backend compute.Backend, store *model.Store, x *tensors.Tensor, fn func
 	}
 	defer exec.Finalize()
 	return exec.Call(x)
+}
+
+// checkLogDet fails the check, with an error GoMLX reports, when a log-det is
+// not one value per example.
+func checkLogDet(direction string, logDet *Node, batch int) {
+	if logDet == nil {
+		return // reported as a nil result by run
+	}
+	if dims := logDet.Shape().Dimensions; len(dims) != 1 || dims[0] != batch {
+		panic(fmt.Errorf("flowcheck: %s returned a log-det of shape %v, want [%d]: one value per example (was it summed over the batch?)", direction, dims, batch))
+	}
 }
 
 func scalar(t *tensors.Tensor) float64 { return flat64(t)[0] }

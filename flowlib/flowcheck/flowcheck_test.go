@@ -2,6 +2,7 @@ package flowcheck_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,29 @@ func TestNilNodesGiveErrors(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("%s of a bijector with a nil log-det did not return in 30 s", check)
 		}
+	}
+}
+
+// summedLogDet returns one log-det for the whole batch, a common mistake.
+type summedLogDet struct{}
+
+func (summedLogDet) Forward(_ *model.Scope, x *Node) (*Node, *Node) {
+	return MulScalar(x, 2), ScalarOne(x.Graph(), x.DType())
+}
+func (summedLogDet) Inverse(_ *model.Scope, y *Node) (*Node, *Node) {
+	return MulScalar(y, 0.5), ScalarOne(y.Graph(), y.DType())
+}
+
+func TestLogDetShapeIsChecked(t *testing.T) {
+	b, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := flowcheck.RandomInput(dtypes.Float64, 1, 1, 3, 2)
+	if _, err := flowcheck.LogDetError(b, model.NewStore(), summedLogDet{}, x); err == nil || !strings.Contains(err.Error(), "one value per example") {
+		t.Errorf("LogDetError with a scalar log-det: error %v, want one that says \"one value per example\"", err)
+	}
+	if _, _, err := flowcheck.Invertibility(b, model.NewStore(), summedLogDet{}, x); err == nil || !strings.Contains(err.Error(), "one value per example") {
+		t.Errorf("Invertibility with a scalar log-det: error %v, want one that says \"one value per example\"", err)
 	}
 }

@@ -1,6 +1,16 @@
 package grading
 
+import "time"
+
 var ch05 = Chapter{
-	Dir:   "TODO",
-	Title: "TODO",
+	Dir:   "05-realnvp-2d",
+	Title: "RealNVP on 2D data",
+	Tasks: []Task{
+		{Test: "TestRealNVP2DLayers", Title: "Build a RealNVP for 2D points", Points: 2},
+		{Test: "TestRealNVP2DMoons", Title: "Train it on moons below the target NLL", Points: 3, Limit: 60 * time.Second},
+		{Test: "TestVAEELBO", Title: "Single-sample ELBO of a Gaussian VAE", Points: 3},
+		{Test: "TestVAEIWAE", Title: "Importance-weighted bound, computed stably", Points: 3},
+		{Test: "TestFlowVsVAE", Title: "Flow log-likelihood next to the VAE's bounds", Points: 2},
+		{Test: "TestDensityGrid2D", Title: "Density of a flow on a grid", Points: 3},
+	},
 }

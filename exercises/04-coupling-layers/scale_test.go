@@ -1,0 +1,56 @@
+package coupling
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+
+	"github.com/flowbook/flowbook/exercises/internal/grading"
+)
+
+func TestBoundScaleTanh(t *testing.T) {
+	grading.Run(t, func(c *grading.C) {
+		rs := []float64{-1e4, -20, -2, -1e-3, 0, 1e-3, 0.7, 2.5, 20, 1e4}
+		for _, bound := range []float64{3, 0.5} {
+			outs := grading.Exec(c, fmt.Sprintf("BoundScale(r, %g) on r = %v", bound, rs),
+				func(r *Node) *Node { return BoundScale(r, bound) }, grading.Tensor(rs, len(rs)))
+			got := grading.Values(outs[0])
+			if len(got) != len(rs) {
+				c.Fatalf("%s", grading.Explain(fmt.Sprintf("BoundScale(r, %g): number of values for %d values of r", bound, len(rs)),
+					fmt.Sprint(len(rs)), fmt.Sprint(len(got)), "the bound applies elementwise: the result has the shape of r"))
+			}
+			ok := c.Close(fmt.Sprintf("BoundScale(r, %g) at r = 10⁴: finite and just below the bound", bound),
+				got[9], bound, 1e-9, "s = B·tanh(r/B) tends to B as r grows",
+				grading.Mistake(1, "tanh(r) alone saturates at ±1, not ±B: multiply by B, s = B·tanh(r/B)"),
+				grading.Mistake(1e4, "the raw value came through unbounded: s = B·tanh(r/B) stays below B"),
+			)
+			ok = c.Close(fmt.Sprintf("BoundScale(r, %g) at r = -10⁴", bound), got[0], -bound, 1e-9,
+				"s = B·tanh(r/B) tends to -B as r falls",
+				grading.Mistake(-1, "tanh(r) alone saturates at ±1, not ±B: multiply by B, s = B·tanh(r/B)"),
+			) && ok
+			slope := (got[5] - got[3]) / 2e-3
+			ok = c.Close(fmt.Sprintf("BoundScale(r, %g): the slope at r = 0, (s(0.001) - s(-0.001)) / 0.002", bound),
+				slope, 1, 1e-4, "near 0 the bound must leave r unchanged: s ≈ r",
+				grading.Mistake(bound, "B·tanh(r) has slope B at 0: divide inside the tanh too, s = B·tanh(r/B)"),
+				grading.Mistake(1/bound, "tanh(r/B) has slope 1/B at 0: multiply by B outside, s = B·tanh(r/B)"),
+			) && ok
+			if !ok {
+				return
+			}
+			want := make([]float64, len(rs))
+			clipped := make([]float64, len(rs))
+			for i, r := range rs {
+				want[i] = bound * math.Tanh(r/bound)
+				clipped[i] = max(-bound, min(bound, r))
+			}
+			if !closeVec(c, fmt.Sprintf("BoundScale(r, %g) = %g·tanh(r/%g) at every r", bound, bound, bound), got, want, 1e-12,
+				"s = B·tanh(r/B), elementwise",
+				vecMistake{clipped, "a hard clip to [-B, B] has a zero gradient beyond B and a kink at ±B: use the smooth B·tanh(r/B)"},
+			) {
+				return
+			}
+		}
+	})
+}
