@@ -136,29 +136,34 @@ jobs:
 	return b.String()
 }
 
-// stepID is a task's step id: the chapter number and the test name in
-// kebab case, e.g. "04-affine-coupling".
+// stepID is a task's step id: "ch", the chapter number and the test name in
+// kebab case, e.g. "ch05-vae-elbo" for TestVAEELBO in 05-realnvp-2d. The ids
+// (and the reporter's environment names made from them) start with a letter.
 func stepID(c grading.Chapter, t grading.Task) string {
 	name := strings.TrimPrefix(t.Test, "Test")
 	var b strings.Builder
-	b.WriteString(c.Dir[:2])
-	for i, r := range name {
-		if 'A' <= r && r <= 'Z' {
-			if i == 0 || !isUpper(name[i-1]) {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r + 'a' - 'A')
-		} else if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
-			if i == 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
+	b.WriteString("ch" + c.Dir[:2])
+	for i := 0; i < len(name); i++ {
+		r := name[i]
+		if !isUpper(r) && !isLower(r) && !('0' <= r && r <= '9') {
+			continue
 		}
+		// A word starts at an upper-case letter after a lower-case one or a
+		// digit, or at the last capital of an acronym ("VAEElbo": VAE, Elbo).
+		wordStart := i == 0 || isUpper(r) && (!isUpper(name[i-1]) || i+1 < len(name) && isLower(name[i+1]))
+		if wordStart {
+			b.WriteByte('-')
+		}
+		if isUpper(r) {
+			r += 'a' - 'A'
+		}
+		b.WriteByte(r)
 	}
 	return b.String()
 }
 
 func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
 
 // yamlString quotes s for YAML when it needs it.
 func yamlString(s string) string {
