@@ -81,7 +81,7 @@ func (g *grader) grade(chapters []grading.Chapter, source string) (*Report, erro
 				return nil, err
 			}
 		}
-		cr, err := g.gradeChapter(c, replace)
+		cr, err := g.gradeChapter(c, replace, source)
 		if err != nil {
 			return nil, err
 		}
@@ -152,10 +152,10 @@ func packageFiles(dir string) ([]string, error) {
 }
 
 // gradeChapter builds the chapter's test binary (with the files in replace
-// overlaid) and runs each task in its own process.
-func (g *grader) gradeChapter(c grading.Chapter, replace map[string]string) (*ChapterResult, error) {
+// overlaid; tag names the build's files) and runs each task in its own process.
+func (g *grader) gradeChapter(c grading.Chapter, replace map[string]string, tag string) (*ChapterResult, error) {
 	cr := &ChapterResult{Dir: c.Dir, Title: c.Title, MaxPoints: c.Points()}
-	binary, buildOutput, err := g.build(c, replace)
+	binary, buildOutput, err := g.build(c, replace, tag)
 	if err != nil {
 		return nil, err
 	}
@@ -179,15 +179,15 @@ func (g *grader) gradeChapter(c grading.Chapter, replace map[string]string) (*Ch
 // build compiles the chapter's tests into a binary. A compile error is the
 // learner's (it is returned as output with an empty binary path); an error
 // means the grading itself could not run.
-func (g *grader) build(c grading.Chapter, replace map[string]string) (binary, output string, err error) {
+func (g *grader) build(c grading.Chapter, replace map[string]string, tag string) (binary, output string, err error) {
 	tmp, err := g.tempDir()
 	if err != nil {
 		return "", "", err
 	}
-	binary = filepath.Join(tmp, c.Dir+".test")
+	binary = filepath.Join(tmp, c.Dir+"."+strings.ReplaceAll(tag, "/", "")+".test")
 	args := []string{"test", "-c", "-o", binary}
 	if len(replace) > 0 {
-		overlay := filepath.Join(tmp, c.Dir+".overlay.json")
+		overlay := strings.TrimSuffix(binary, ".test") + ".overlay.json"
 		data, _ := json.Marshal(map[string]any{"Replace": replace})
 		if err := os.WriteFile(overlay, data, 0o644); err != nil {
 			return "", "", err

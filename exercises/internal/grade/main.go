@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/flowbook/flowbook/exercises/internal/grading"
@@ -31,6 +32,7 @@ func main() {
 	mutants := flag.Bool("mutants", false, "grade the mutants in solutions/testdata/mutants: each wrong answer must be rejected with its expected hint")
 	jsonPath := flag.String("json", "", "also write the report as JSON to this file")
 	classroom := flag.Bool("classroom", false, "print the GitHub Classroom workflow (.github/workflows/classroom.yml) and exit")
+	jobs := flag.Int("jobs", runtime.NumCPU(), "mutants graded at the same time (--mutants)")
 	list := flag.Bool("list", false, "list the tasks and their points without grading")
 	strict := flag.Bool("strict", false, "exit with status 1 unless every task passes (every mutant is rejected with --mutants)")
 	flag.Usage = func() {
@@ -61,7 +63,7 @@ func main() {
 		printReport(os.Stdout, r)
 		report, complete = r, true
 	} else if *mutants {
-		r, err := g.gradeMutants(chapters)
+		r, err := g.gradeMutants(chapters, *jobs)
 		if err != nil {
 			fail(err)
 		}

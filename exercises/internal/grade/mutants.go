@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/flowbook/flowbook/exercises/internal/grading"
 )
@@ -39,9 +40,16 @@ type MutantReport struct {
 }
 
 // gradeMutants grades each mutant of each chapter: the solution with the
-// mutant's edit applied, overlaid on the exercise.
-func (g *grader) gradeMutants(chapters []grading.Chapter) (*MutantReport, error) {
-	r := &MutantReport{}
+// mutant's edit applied, overlaid on the exercise. Mutants are graded jobs at
+// a time (each builds its own test binary, which is most of the cost), and
+// reported in their files' order.
+func (g *grader) gradeMutants(chapters []grading.Chapter, jobs int) (*MutantReport, error) {
+	type job struct {
+		chapter   grading.Chapter
+		mutant    Mutant
+		solutions map[string]string
+	}
+	var all []job
 	for _, c := range chapters {
 		mutants, err := loadMutants(filepath.Join(g.root, "solutions", "testdata", "mutants", c.Dir+".json"))
 		if err != nil {
@@ -52,16 +60,44 @@ func (g *grader) gradeMutants(chapters []grading.Chapter) (*MutantReport, error)
 			return nil, err
 		}
 		for _, m := range mutants {
-			res, err := g.gradeMutant(c, m, solutions)
-			if err != nil {
-				return nil, fmt.Errorf("mutant %q of %s: %w", m.Name, c.Dir, err)
+			all = append(all, job{c, m, solutions})
+		}
+	}
+	if _, err := g.tempDir(); err != nil { // created once, before the workers share it
+		return nil, err
+	}
+	results := make([]*MutantResult, len(all))
+	errs := make([]error, len(all))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var printMu sync.Mutex
+	for range max(jobs, 1) {
+		wg.Go(func() {
+			for i := range next {
+				j := all[i]
+				results[i], errs[i] = g.gradeMutant(j.chapter, j.mutant, j.solutions, i)
+				if errs[i] == nil {
+					printMu.Lock()
+					fmt.Fprintf(g.out, "  %s / %s: %s\n", j.chapter.Dir, j.mutant.Name, verdict(results[i]))
+					printMu.Unlock()
+				}
 			}
-			r.Mutants = append(r.Mutants, *res)
-			r.Total++
-			if res.Rejected {
-				r.Rejected++
-			}
-			fmt.Fprintf(g.out, "  %s / %s: %s\n", c.Dir, m.Name, verdict(res))
+		})
+	}
+	for i := range all {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	r := &MutantReport{}
+	for i, res := range results {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("mutant %q of %s: %w", all[i].mutant.Name, all[i].chapter.Dir, errs[i])
+		}
+		r.Mutants = append(r.Mutants, *res)
+		r.Total++
+		if res.Rejected {
+			r.Rejected++
 		}
 	}
 	return r, nil
@@ -72,6 +108,21 @@ func verdict(m *MutantResult) string {
 		return "rejected by " + strings.Join(m.FailedBy, ", ")
 	}
 	return "NOT REJECTED: " + m.Reason
+}
+
+// tasksForFile returns the chapter's tasks with those graded in file's test
+// file (coupling.go: coupling_test.go) first, each group in manifest order.
+func tasksForFile(root string, c grading.Chapter, file string) []grading.Task {
+	src, _ := os.ReadFile(filepath.Join(root, "exercises", c.Dir, strings.TrimSuffix(file, ".go")+"_test.go"))
+	var first, rest []grading.Task
+	for _, t := range c.Tasks {
+		if strings.Contains(string(src), "func "+t.Test+"(") {
+			first = append(first, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	return append(first, rest...)
 }
 
 func loadMutants(path string) ([]Mutant, error) {
@@ -86,7 +137,7 @@ func loadMutants(path string) ([]Mutant, error) {
 	return mutants, nil
 }
 
-func (g *grader) gradeMutant(c grading.Chapter, m Mutant, solutions map[string]string) (*MutantResult, error) {
+func (g *grader) gradeMutant(c grading.Chapter, m Mutant, solutions map[string]string, index int) (*MutantResult, error) {
 	res := &MutantResult{Chapter: c.Dir, Name: m.Name}
 	exFile := filepath.Join(g.root, "exercises", c.Dir, m.File)
 	solFile, ok := solutions[exFile]
@@ -104,7 +155,7 @@ func (g *grader) gradeMutant(c grading.Chapter, m Mutant, solutions map[string]s
 	if err != nil {
 		return nil, err
 	}
-	mutated := filepath.Join(tmp, "mutant-"+c.Dir+"-"+m.File)
+	mutated := filepath.Join(tmp, fmt.Sprintf("mutant-%03d-%s", index, m.File))
 	if err := os.WriteFile(mutated, []byte(strings.Replace(string(src), m.Old, m.New, 1)), 0o644); err != nil {
 		return nil, err
 	}
@@ -113,22 +164,31 @@ func (g *grader) gradeMutant(c grading.Chapter, m Mutant, solutions map[string]s
 		replace[k] = v
 	}
 	replace[exFile] = mutated
-	cr, err := g.gradeChapter(c, replace)
+	binary, buildOutput, err := g.build(c, replace, fmt.Sprintf("mutant-%03d", index))
 	if err != nil {
 		return nil, err
 	}
+	if binary == "" {
+		res.Reason = "it does not compile (a mutant must be a wrong answer that builds): " + firstLine(buildOutput)
+		return res, nil
+	}
+	// The tasks whose graders sit in the mutated file's test file run first,
+	// and grading stops at the first failure that names the mistake: most
+	// mutants are then judged without the chapter's training tasks.
 	var outputs []string
-	for _, t := range cr.Tasks {
-		if t.Status == "compile-error" {
-			res.Reason = "it does not compile (a mutant must be a wrong answer that builds): " + t.Hint
-			return res, nil
+	for _, t := range tasksForFile(g.root, c, m.File) {
+		tr := TaskResult{Test: t.Test}
+		g.runTask(c, t, binary, &tr)
+		if tr.Status == "pass" {
+			continue
 		}
-		if t.Status != "pass" {
-			res.FailedBy = append(res.FailedBy, t.Test)
-			outputs = append(outputs, t.Output)
-			if res.Hint == "" {
-				res.Hint = t.Hint
-			}
+		res.FailedBy = append(res.FailedBy, t.Test)
+		outputs = append(outputs, tr.Output)
+		if res.Hint == "" {
+			res.Hint = tr.Hint
+		}
+		if strings.Contains(strings.ToLower(tr.Output), strings.ToLower(m.Expect)) {
+			break
 		}
 	}
 	switch {
