@@ -20,7 +20,7 @@ func TestAffineMapBijector(t *testing.T) {
 		x := flowcheck.RandomInput(grading.Float64, 2, 1, batch, dim)
 		xs := grading.Values(x)
 		store := model.NewStore()
-		outs := runModel(c, "AffineMap: Forward on x [8, 3], then Inverse on its output", store, func(scope *model.Scope, x *Node) []*Node {
+		outs := grading.ExecModel(c, "AffineMap: Forward on x [8, 3], then Inverse on its output", store, func(scope *model.Scope, x *Node) []*Node {
 			y, ldF := f.Forward(scope, x)
 			back, ldI := f.Inverse(scope, y)
 			return []*Node{y, ldF, back, ldI}
@@ -28,7 +28,7 @@ func TestAffineMapBijector(t *testing.T) {
 		logDetA := flowcheck.LogAbsDet(a)
 
 		// Forward: values.
-		checkDims(c, "Forward's y for x [8, 3]", outs[0], "y = A·x + b has the shape of x", batch, dim)
+		c.CheckDims("Forward's y for x [8, 3]", outs[0], "y = A·x + b has the shape of x", batch, dim)
 		want, transposed, noShift := make([]float64, batch*dim), make([]float64, batch*dim), make([]float64, batch*dim)
 		for e := range batch {
 			for i := range dim {
@@ -40,37 +40,37 @@ func TestAffineMapBijector(t *testing.T) {
 				}
 			}
 		}
-		if !closeVec(c, "Forward's y = A·x + b, for every example (flattened)", grading.Values(outs[0]), want, 1e-9,
+		if !c.CloseVec("Forward's y = A·x + b, for every example (flattened)", grading.Values(outs[0]), want, 1e-9,
 			"y_i = Σ_j A_ij x_j + b_i for each example: with the examples as the rows of x, y = x·Aᵀ + b",
-			vecMistake{transposed, "you computed x·A, which is Aᵀ·x for each example: y_i = Σ_j A_ij x_j, so multiply by the transpose, x·Aᵀ (Transpose(a, 0, 1))"},
-			vecMistake{noShift, "y is A·x without b: add the shift b"},
+			grading.VecMistake(transposed, "you computed x·A, which is Aᵀ·x for each example: y_i = Σ_j A_ij x_j, so multiply by the transpose, x·Aᵀ (Transpose(a, 0, 1))"),
+			grading.VecMistake(noShift, "y is A·x without b: add the shift b"),
 		) {
 			return
 		}
 
 		// Forward: log-det.
-		checkDims(c, "Forward's log-det", outs[1], perExampleHint, batch)
-		if !closeVec(c, "Forward's log-det: log|det A| for every example", grading.Values(outs[1]), fill(batch, logDetA), 1e-9,
+		c.CheckDims("Forward's log-det", outs[1], grading.LogDetShapeHint, batch)
+		if !c.CloseVec("Forward's log-det: log|det A| for every example", grading.Values(outs[1]), grading.Fill(batch, logDetA), 1e-9,
 			"the Jacobian of x ↦ A·x + b is A, so every example gets log|det A| (flowcheck.LogAbsDet(f.A), or your LogAbsDetLU)",
-			vecMistake{fill(batch, batch*logDetA), "each entry is log|det A| summed over the batch (8×): the log-det is per example, log|det A| for each"},
-			vecMistake{fill(batch, -logDetA), "the sign is flipped: Forward's log-det is +log|det A|"},
-			vecMistake{fill(batch, math.Exp(logDetA)), "that is |det A|: return its log"},
+			grading.VecMistake(grading.Fill(batch, batch*logDetA), "each entry is log|det A| summed over the batch (8×): the log-det is per example, log|det A| for each"),
+			grading.VecMistake(grading.Fill(batch, -logDetA), "the sign is flipped: Forward's log-det is +log|det A|"),
+			grading.VecMistake(grading.Fill(batch, math.Exp(logDetA)), "that is |det A|: return its log"),
 		) {
 			return
 		}
 
 		// Inverse: values and log-det.
-		checkDims(c, "Inverse's x for y [8, 3]", outs[2], "x = A⁻¹·(y − b) has the shape of y", batch, dim)
-		if !closeVec(c, "Inverse(Forward(x)) = x, for every example (flattened)", grading.Values(outs[2]), xs, 1e-9,
+		c.CheckDims("Inverse's x for y [8, 3]", outs[2], "x = A⁻¹·(y − b) has the shape of y", batch, dim)
+		if !c.CloseVec("Inverse(Forward(x)) = x, for every example (flattened)", grading.Values(outs[2]), xs, 1e-9,
 			"x = A⁻¹·(y − b): subtract b first, then multiply every example by A⁻¹, which for rows is (y − b)·(A⁻¹)ᵀ (use invertMatrix(f.A))",
 		) {
 			return
 		}
-		checkDims(c, "Inverse's log-det", outs[3], perExampleHint, batch)
-		if !closeVec(c, "Inverse's log-det: −log|det A| for every example", grading.Values(outs[3]), fill(batch, -logDetA), 1e-9,
+		c.CheckDims("Inverse's log-det", outs[3], grading.LogDetShapeHint, batch)
+		if !c.CloseVec("Inverse's log-det: −log|det A| for every example", grading.Values(outs[3]), grading.Fill(batch, -logDetA), 1e-9,
 			"the inverse map's Jacobian is A⁻¹, and log|det A⁻¹| = −log|det A|",
-			vecMistake{fill(batch, logDetA), "the inverse's log-det has the wrong sign: log|det A⁻¹| = −log|det A|, the opposite of Forward's"},
-			vecMistake{fill(batch, -batch*logDetA), "each entry is summed over the batch (8×): the log-det is per example"},
+			grading.VecMistake(grading.Fill(batch, logDetA), "the inverse's log-det has the wrong sign: log|det A⁻¹| = −log|det A|, the opposite of Forward's"),
+			grading.VecMistake(grading.Fill(batch, -batch*logDetA), "each entry is summed over the batch (8×): the log-det is per example"),
 		) {
 			return
 		}

@@ -27,7 +27,7 @@ func TestComposedLogProb(t *testing.T) {
 		x := flowcheck.RandomInput(grading.Float64, 2, 3, batch, dim)
 		c.NoError(flowcheck.RandomizeVariables(c.Backend(), store, chain, x, 0.5, 5), "building the test chain", "this is the grader's own chain: report it")
 		n := len(chain.Layers)
-		outs := runModel(c, "ComposedLogProb on the output of a 4-layer chain's ForwardTrace", store, func(scope *model.Scope, x *Node) []*Node {
+		outs := grading.ExecModel(c, "ComposedLogProb on the output of a 4-layer chain's ForwardTrace", store, func(scope *model.Scope, x *Node) []*Node {
 			trace, logDets := chain.ForwardTrace(scope, x)
 			logDet, logProb := ComposedLogProb(trace[n], logDets)
 			return append([]*Node{trace[n], logDet, logProb}, logDets...)
@@ -69,28 +69,28 @@ func TestComposedLogProb(t *testing.T) {
 		for e := range batch {
 			summedOverBatch[e] = total
 		}
-		if !allNear(sum, bruteForce, 1e-8) {
+		if !grading.AllNear(sum, bruteForce, 1e-8) {
 			c.Fatalf("checking: the grader's chain\ngot:      its layers' log-dets do not add up to its brute-force log-det\nhint:     this is a bug in the grader or in flowlib: report it")
 		}
 
-		checkDims(c, "logDet", outs[1], perExampleHint, batch)
-		if !closeVec(c, "logDet against log|det J| of the whole chain's brute-force Jacobian (flowcheck)", grading.Values(outs[1]), bruteForce, 1e-8,
+		c.CheckDims("logDet", outs[1], grading.LogDetShapeHint, batch)
+		if !c.CloseVec("logDet against log|det J| of the whole chain's brute-force Jacobian (flowcheck)", grading.Values(outs[1]), bruteForce, 1e-8,
 			"the log-det of a composition is the sum of the layers' log-dets: Add them, each [batchSize]",
-			vecMistake{product, "you multiplied the log-dets: the determinants multiply, det(AB) = det A · det B, so their logs add. Sum the log-dets"},
-			vecMistake{last, "that is only the last layer's log-det: add all the layers'"},
-			vecMistake{layers[0], "that is only the first layer's log-det: add all the layers'"},
-			vecMistake{summedOverBatch, "every entry is the sum over the whole batch: add the layers' log-dets example by example (Add), do not reduce over the batch"},
-			vecMistake{scaled(bruteForce, -1), "the sign is flipped: logDet = +Σ_k log-det_k"},
+			grading.VecMistake(product, "you multiplied the log-dets: the determinants multiply, det(AB) = det A · det B, so their logs add. Sum the log-dets"),
+			grading.VecMistake(last, "that is only the last layer's log-det: add all the layers'"),
+			grading.VecMistake(layers[0], "that is only the first layer's log-det: add all the layers'"),
+			grading.VecMistake(summedOverBatch, "every entry is the sum over the whole batch: add the layers' log-dets example by example (Add), do not reduce over the batch"),
+			grading.VecMistake(grading.Scale(-1, bruteForce), "the sign is flipped: logDet = +Σ_k log-det_k"),
 		) {
 			return
 		}
-		checkDims(c, "logProb", outs[2], "log p(x) has one value per example, shape [batchSize]: sum over the coordinates (axis 1) only", batch)
-		closeVec(c, "logProb = log p_Z(z) + logDet, with p_Z = N(0, I) and log|det J| from the brute-force Jacobian", grading.Values(outs[2]), want, 1e-8,
+		c.CheckDims("logProb", outs[2], "log p(x) has one value per example, shape [batchSize]: sum over the coordinates (axis 1) only", batch)
+		c.CloseVec("logProb = log p_Z(z) + logDet, with p_Z = N(0, I) and log|det J| from the brute-force Jacobian", grading.Values(outs[2]), want, 1e-8,
 			"log p(x) = −½ Σ_i (z_i² + log 2π) + logDet, the sum over the D coordinates of each example",
-			vecMistake{subtracted, "you subtracted the log-det: in flowlib's direction, data → latent (Forward), log p(x) = log p_Z(f(x)) + log|det J_f(x)| — add it (it is subtracted only for the Inverse's log-det)"},
-			vecMistake{baseOnly, "that is log p_Z(z) alone: add the log-det, log p(x) = log p_Z(z) + logDet"},
-			vecMistake{noConst, "the normalising constant is missing: log p_Z(z) = −½ Σ_i (z_i² + log 2π), that is −½‖z‖² − (D/2)·log(2π)"},
-			vecMistake{noHalf, "the ½ is missing: log p_Z(z) = −½ Σ_i (z_i² + log 2π)"},
+			grading.VecMistake(subtracted, "you subtracted the log-det: in flowlib's direction, data → latent (Forward), log p(x) = log p_Z(f(x)) + log|det J_f(x)| — add it (it is subtracted only for the Inverse's log-det)"),
+			grading.VecMistake(baseOnly, "that is log p_Z(z) alone: add the log-det, log p(x) = log p_Z(z) + logDet"),
+			grading.VecMistake(noConst, "the normalising constant is missing: log p_Z(z) = −½ Σ_i (z_i² + log 2π), that is −½‖z‖² − (D/2)·log(2π)"),
+			grading.VecMistake(noHalf, "the ½ is missing: log p_Z(z) = −½ Σ_i (z_i² + log 2π)"),
 		)
 	})
 }

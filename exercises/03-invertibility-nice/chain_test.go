@@ -27,13 +27,13 @@ func TestChainLogDet(t *testing.T) {
 		x := flowcheck.RandomInput(grading.Float64, 2, 5, batch, dim)
 		store := model.NewStore()
 		store.SetParam(model.ParamInitialSeed, int64(2))
-		runModel(c, "Chain.Forward on x [8, 3] (6 layers)", store, func(scope *model.Scope, x *Node) []*Node {
+		grading.ExecModel(c, "Chain.Forward on x [8, 3] (6 layers)", store, func(scope *model.Scope, x *Node) []*Node {
 			z, ld := chain.Forward(scope, x)
 			return []*Node{z, ld}
 		}, x)
 		c.NoError(flowcheck.RandomizeVariables(c.Backend(), store, chain, x, 0.4, 6), "giving the layers random variables", "Forward must build a graph for any [batchSize, D] input")
 
-		outs := runModel(c, "Chain.Forward, then Chain.Inverse on its output", store, func(scope *model.Scope, x *Node) []*Node {
+		outs := grading.ExecModel(c, "Chain.Forward, then Chain.Inverse on its output", store, func(scope *model.Scope, x *Node) []*Node {
 			z, ld := chain.Forward(scope, x)
 			back, ldI := chain.Inverse(scope, z)
 			// The layers one by one, right and wrong, with the scopes of LayerScope.
@@ -58,7 +58,7 @@ func TestChainLogDet(t *testing.T) {
 		for k := range n {
 			layerLogDets[k] = grading.Values(outs[7+k])
 		}
-		sum, product, total := make([]float64, batch), fill(batch, 1), 0.0
+		sum, product, total := make([]float64, batch), grading.Fill(batch, 1), 0.0
 		for e := range batch {
 			for k := range n {
 				sum[e] += layerLogDets[k][e]
@@ -67,38 +67,38 @@ func TestChainLogDet(t *testing.T) {
 			total += sum[e]
 		}
 
-		checkDims(c, "Forward's z for x [8, 3]", outs[0], "a chain of bijectors keeps the shape", batch, dim)
-		if !closeVec(c, "Forward's z: the layers applied one after the other, Layers[0] first (flattened)", grading.Values(outs[0]), grading.Values(outs[4]), 1e-9,
+		c.CheckDims("Forward's z for x [8, 3]", outs[0], "a chain of bijectors keeps the shape", batch, dim)
+		if !c.CloseVec("Forward's z: the layers applied one after the other, Layers[0] first (flattened)", grading.Values(outs[0]), grading.Values(outs[4]), 1e-9,
 			"h = x; for each layer i in order: h, ld = Layers[i].Forward(LayerScope(scope, i), h)",
-			vecMistake{grading.Values(outs[5]), "the layers ran in reverse order: Forward applies Layers[0] first"},
-			vecMistake{grading.Values(x), "z = x: pass each layer's output on as the next layer's input"},
+			grading.VecMistake(grading.Values(outs[5]), "the layers ran in reverse order: Forward applies Layers[0] first"),
+			grading.VecMistake(grading.Values(x), "z = x: pass each layer's output on as the next layer's input"),
 		) {
 			return
 		}
-		checkDims(c, "Forward's log-det", outs[1], perExampleHint, batch)
-		if !closeVec(c, "Forward's log-det: the sum of the layers' log-dets, per example", grading.Values(outs[1]), sum, 1e-9,
+		c.CheckDims("Forward's log-det", outs[1], grading.LogDetShapeHint, batch)
+		if !c.CloseVec("Forward's log-det: the sum of the layers' log-dets, per example", grading.Values(outs[1]), sum, 1e-9,
 			"start from zeroLogDet(x) and Add each layer's log-det: the Jacobians multiply, so the log-dets add",
-			vecMistake{layerLogDets[n-1], "that is the last layer's log-det only: add every layer's"},
-			vecMistake{layerLogDets[0], "that is the first layer's log-det only: add every layer's"},
-			vecMistake{product, "you multiplied the log-dets: det(AB) = det A · det B, so the logs add"},
-			vecMistake{fill(batch, total), "each entry is the sum over the whole batch: add the layers' log-dets example by example"},
-			vecMistake{fill(batch, 0), "the log-det is 0: add each layer's log-det to it"},
+			grading.VecMistake(layerLogDets[n-1], "that is the last layer's log-det only: add every layer's"),
+			grading.VecMistake(layerLogDets[0], "that is the first layer's log-det only: add every layer's"),
+			grading.VecMistake(product, "you multiplied the log-dets: det(AB) = det A · det B, so the logs add"),
+			grading.VecMistake(grading.Fill(batch, total), "each entry is the sum over the whole batch: add the layers' log-dets example by example"),
+			grading.VecMistake(grading.Fill(batch, 0), "the log-det is 0: add each layer's log-det to it"),
 		) {
 			return
 		}
-		checkDims(c, "Inverse's x", outs[2], "a chain of bijectors keeps the shape", batch, dim)
-		if !closeVec(c, "Inverse(Forward(x)) = x (flattened)", grading.Values(outs[2]), grading.Values(x), 1e-9,
+		c.CheckDims("Inverse's x", outs[2], "a chain of bijectors keeps the shape", batch, dim)
+		if !c.CloseVec("Inverse(Forward(x)) = x (flattened)", grading.Values(outs[2]), grading.Values(x), 1e-9,
 			"Inverse undoes the last layer first: for i from len(Layers)−1 down to 0, Layers[i].Inverse(LayerScope(scope, i), ·)",
-			vecMistake{grading.Values(outs[6]), "Inverse undid the layers in the Forward order: (f₂ ∘ f₁)⁻¹ = f₁⁻¹ ∘ f₂⁻¹, so start from the last layer"},
+			grading.VecMistake(grading.Values(outs[6]), "Inverse undid the layers in the Forward order: (f₂ ∘ f₁)⁻¹ = f₁⁻¹ ∘ f₂⁻¹, so start from the last layer"),
 		) {
 			return
 		}
-		checkDims(c, "Inverse's log-det", outs[3], perExampleHint, batch)
-		if !closeVec(c, "Inverse's log-det: minus Forward's, per example", grading.Values(outs[3]), scaled(sum, -1), 1e-9,
+		c.CheckDims("Inverse's log-det", outs[3], grading.LogDetShapeHint, batch)
+		if !c.CloseVec("Inverse's log-det: minus Forward's, per example", grading.Values(outs[3]), grading.Scale(-1, sum), 1e-9,
 			"add the layers' Inverse log-dets: each is already minus that layer's Forward log-det",
-			vecMistake{sum, "the inverse's log-det has the wrong sign: add the layers' Inverse log-dets as they are (each is already negative of the Forward one), do not negate the sum"},
-			vecMistake{scaled(layerLogDets[0], -1), "that is one layer's log-det only: add every layer's Inverse log-det"},
-			vecMistake{scaled(layerLogDets[n-1], -1), "that is one layer's log-det only: add every layer's Inverse log-det"},
+			grading.VecMistake(sum, "the inverse's log-det has the wrong sign: add the layers' Inverse log-dets as they are (each is already negative of the Forward one), do not negate the sum"),
+			grading.VecMistake(grading.Scale(-1, layerLogDets[0]), "that is one layer's log-det only: add every layer's Inverse log-det"),
+			grading.VecMistake(grading.Scale(-1, layerLogDets[n-1]), "that is one layer's log-det only: add every layer's Inverse log-det"),
 		) {
 			return
 		}
@@ -116,17 +116,17 @@ func TestChainLogDet(t *testing.T) {
 
 		// The empty chain is the identity.
 		empty := &Chain{}
-		outs = runModel(c, "Chain{} (no layers): Forward and Inverse", model.NewStore(), func(scope *model.Scope, x *Node) []*Node {
+		outs = grading.ExecModel(c, "Chain{} (no layers): Forward and Inverse", model.NewStore(), func(scope *model.Scope, x *Node) []*Node {
 			z, ld := empty.Forward(scope, x)
 			back, ldI := empty.Inverse(scope, x)
 			return []*Node{z, ld, back, ldI}
 		}, x)
-		checkDims(c, "the empty chain's Forward log-det", outs[1], "an empty chain's log-det is zeroLogDet(x), shape [batchSize]", batch)
-		checkDims(c, "the empty chain's Inverse log-det", outs[3], "an empty chain's log-det is zeroLogDet(y), shape [batchSize]", batch)
-		if !closeVec(c, "the empty chain's Forward: z = x", grading.Values(outs[0]), grading.Values(x), 0, "no layers: the identity") ||
-			!closeVec(c, "the empty chain's Forward log-det", grading.Values(outs[1]), fill(batch, 0), 0, "no layers: log-det 0") ||
-			!closeVec(c, "the empty chain's Inverse: x = z", grading.Values(outs[2]), grading.Values(x), 0, "no layers: the identity") ||
-			!closeVec(c, "the empty chain's Inverse log-det", grading.Values(outs[3]), fill(batch, 0), 0, "no layers: log-det 0") {
+		c.CheckDims("the empty chain's Forward log-det", outs[1], "an empty chain's log-det is zeroLogDet(x), shape [batchSize]", batch)
+		c.CheckDims("the empty chain's Inverse log-det", outs[3], "an empty chain's log-det is zeroLogDet(y), shape [batchSize]", batch)
+		if !c.CloseVec("the empty chain's Forward: z = x", grading.Values(outs[0]), grading.Values(x), 0, "no layers: the identity") ||
+			!c.CloseVec("the empty chain's Forward log-det", grading.Values(outs[1]), grading.Fill(batch, 0), 0, "no layers: log-det 0") ||
+			!c.CloseVec("the empty chain's Inverse: x = z", grading.Values(outs[2]), grading.Values(x), 0, "no layers: the identity") ||
+			!c.CloseVec("the empty chain's Inverse log-det", grading.Values(outs[3]), grading.Fill(batch, 0), 0, "no layers: log-det 0") {
 			return
 		}
 	})

@@ -42,7 +42,7 @@ func TestCouplingInverse(t *testing.T) {
 			store.SetParam(model.ParamInitialSeed, int64(3))
 			// Forward is given: it creates the conditioner's variables, which then get random values.
 			c.NoError(flowcheck.RandomizeVariables(c.Backend(), store, coupling, x, 0.5, 4), "the given Forward", "Forward is given: report this")
-			outs := runModel(c, "Coupling: Inverse(Forward(x)) with the conditioner "+tc.what, store, func(scope *model.Scope, x *Node) []*Node {
+			outs := grading.ExecModel(c, "Coupling: Inverse(Forward(x)) with the conditioner "+tc.what, store, func(scope *model.Scope, x *Node) []*Node {
 				y, _ := coupling.Forward(scope, x)
 				back, ldI := coupling.Inverse(scope, y)
 				// What plausible mistakes give, computed with the right scope.
@@ -56,18 +56,18 @@ func TestCouplingInverse(t *testing.T) {
 					Sub(y, mY),                      // shift subtracted from the kept coordinates too
 				}
 			}, x)
-			checkDims(c, "Inverse's x for y ["+itoa(batch)+", "+itoa(dim)+"]", outs[0], "Inverse returns x with the shape of y", batch, dim)
-			if !closeVec(c, "Inverse(Forward(x)) = x with the conditioner "+tc.what+" (flattened)", grading.Values(outs[0]), grading.Values(x), 1e-9,
+			c.CheckDims("Inverse's x for y ["+itoa(batch)+", "+itoa(dim)+"]", outs[0], "Inverse returns x with the shape of y", batch, dim)
+			if !c.CloseVec("Inverse(Forward(x)) = x with the conditioner "+tc.what+" (flattened)", grading.Values(outs[0]), grading.Values(x), 1e-9,
 				"x_a = y_a, and x_b = y_b − m(y_a): feed the conditioner Mul(y, keep) in scope.At(\"shift\"), as Forward does, and subtract its output times (1 − keep)",
-				vecMistake{grading.Values(outs[3]), "you added the shift again: Forward adds m(x_a), so Inverse subtracts it, x_b = y_b − m(y_a)"},
-				vecMistake{grading.Values(outs[4]), "the conditioner saw all of y: it must see only the kept coordinates, Mul(y, keep), exactly as in Forward (y_b ≠ x_b, so m(y) ≠ m(x_a))"},
-				vecMistake{grading.Values(outs[5]), "the kept coordinates changed: subtract the shift only on the shifted coordinates, Mul(m, OneMinus(keep)); y_a = x_a passes through"},
-				vecMistake{grading.Values(outs[2]), "Inverse returned y unchanged: the shift it subtracted is 0. Is the conditioner run in another scope, whose fresh variables output 0? Use scope.At(\"shift\"), the scope Forward uses"},
+				grading.VecMistake(grading.Values(outs[3]), "you added the shift again: Forward adds m(x_a), so Inverse subtracts it, x_b = y_b − m(y_a)"),
+				grading.VecMistake(grading.Values(outs[4]), "the conditioner saw all of y: it must see only the kept coordinates, Mul(y, keep), exactly as in Forward (y_b ≠ x_b, so m(y) ≠ m(x_a))"),
+				grading.VecMistake(grading.Values(outs[5]), "the kept coordinates changed: subtract the shift only on the shifted coordinates, Mul(m, OneMinus(keep)); y_a = x_a passes through"),
+				grading.VecMistake(grading.Values(outs[2]), "Inverse returned y unchanged: the shift it subtracted is 0. Is the conditioner run in another scope, whose fresh variables output 0? Use scope.At(\"shift\"), the scope Forward uses"),
 			) {
 				return
 			}
-			checkDims(c, "Inverse's log-det", outs[1], perExampleHint+" (here zeroLogDet(y))", batch)
-			if !closeVec(c, "Inverse's log-det", grading.Values(outs[1]), fill(batch, 0), 1e-12,
+			c.CheckDims("Inverse's log-det", outs[1], grading.LogDetShapeHint+" (here zeroLogDet(y))", batch)
+			if !c.CloseVec("Inverse's log-det", grading.Values(outs[1]), grading.Fill(batch, 0), 1e-12,
 				"the additive coupling preserves volume: its Jacobian is triangular with ones on the diagonal, so the log-det is 0 (zeroLogDet(y))") {
 				return
 			}

@@ -20,7 +20,7 @@ func TestLeakyReLUBijector(t *testing.T) {
 			x := flowcheck.RandomInput(grading.Float64, 3, uint64(20+k), batch, dim)
 			xs := grading.Values(x)
 			store := model.NewStore()
-			outs := runModel(c, fmt.Sprintf("LeakyReLU{Alpha: %g}: Forward on x [8, 4], then Inverse on its output", alpha), store,
+			outs := grading.ExecModel(c, fmt.Sprintf("LeakyReLU{Alpha: %g}: Forward on x [8, 4], then Inverse on its output", alpha), store,
 				func(scope *model.Scope, x *Node) []*Node {
 					y, ld := l.Forward(scope, x)
 					back, ldI := l.Inverse(scope, y)
@@ -55,37 +55,37 @@ func TestLeakyReLUBijector(t *testing.T) {
 				}
 			}
 			what := fmt.Sprintf("LeakyReLU{Alpha: %g}", alpha)
-			checkDims(c, what+" Forward's y for x [8, 4]", outs[0], "an elementwise bijector keeps the shape of x", batch, dim)
-			if !closeVec(c, what+" Forward's y (flattened)", grading.Values(outs[0]), y, 1e-12,
+			c.CheckDims(what+" Forward's y for x [8, 4]", outs[0], "an elementwise bijector keeps the shape of x", batch, dim)
+			if !c.CloseVec(what+" Forward's y (flattened)", grading.Values(outs[0]), y, 1e-12,
 				"y_j = x_j where x_j ≥ 0 and α·x_j where x_j < 0: Where(LessThan(x, ZerosLike(x)), MulScalar(x, α), x)",
-				vecMistake{maxForm, "max(x, α·x) is the leaky ReLU only when α < 1; for α > 1 it picks α·x for positive x. Choose by the sign of x: Where(x < 0, α·x, x)"},
-				vecMistake{swapped, "the two branches are swapped: α multiplies the negative inputs"},
+				grading.VecMistake(maxForm, "max(x, α·x) is the leaky ReLU only when α < 1; for α > 1 it picks α·x for positive x. Choose by the sign of x: Where(x < 0, α·x, x)"),
+				grading.VecMistake(swapped, "the two branches are swapped: α multiplies the negative inputs"),
 			) {
 				return
 			}
-			checkDims(c, what+" Forward's log-det", outs[1], perExampleHint, batch)
-			if !closeVec(c, what+" Forward's log-det, Σ_j log α·[x_j < 0] for each example", grading.Values(outs[1]), ld, 1e-12,
+			c.CheckDims(what+" Forward's log-det", outs[1], grading.LogDetShapeHint, batch)
+			if !c.CloseVec(what+" Forward's log-det, Σ_j log α·[x_j < 0] for each example", grading.Values(outs[1]), ld, 1e-12,
 				"the Jacobian is diagonal with α where x_j < 0 and 1 elsewhere: log|det J| = (number of negative x_j)·log α, per example (sum over axis 1 only)",
-				vecMistake{ldPositive, "you counted the coordinates where x_j ≥ 0: the slope α applies where x_j < 0, where the others have slope 1 and contribute log 1 = 0"},
-				vecMistake{ldAlpha, "you added α for each negative coordinate: the log-det adds log α"},
-				vecMistake{ldAll, "every coordinate contributed log α: only the negative ones do (the slope is 1 elsewhere)"},
-				vecMistake{fill(batch, total), "each entry is the sum over the whole batch: the log-det is per example, sum over the coordinates (axis 1) only"},
-				vecMistake{scaled(ld, -1), "the sign is flipped: Forward multiplies by α, so its log-det is +log α per negative coordinate"},
+				grading.VecMistake(ldPositive, "you counted the coordinates where x_j ≥ 0: the slope α applies where x_j < 0, where the others have slope 1 and contribute log 1 = 0"),
+				grading.VecMistake(ldAlpha, "you added α for each negative coordinate: the log-det adds log α"),
+				grading.VecMistake(ldAll, "every coordinate contributed log α: only the negative ones do (the slope is 1 elsewhere)"),
+				grading.VecMistake(grading.Fill(batch, total), "each entry is the sum over the whole batch: the log-det is per example, sum over the coordinates (axis 1) only"),
+				grading.VecMistake(grading.Scale(-1, ld), "the sign is flipped: Forward multiplies by α, so its log-det is +log α per negative coordinate"),
 			) {
 				return
 			}
-			checkDims(c, what+" Inverse's x", outs[2], "Inverse returns x with the shape of y", batch, dim)
-			if !closeVec(c, what+" Inverse(Forward(x)) = x (flattened)", grading.Values(outs[2]), xs, 1e-12,
+			c.CheckDims(what+" Inverse's x", outs[2], "Inverse returns x with the shape of y", batch, dim)
+			if !c.CloseVec(what+" Inverse(Forward(x)) = x (flattened)", grading.Values(outs[2]), xs, 1e-12,
 				"x_j = y_j where y_j ≥ 0 and y_j/α where y_j < 0 (y_j has the sign of x_j)",
-				vecMistake{backTimes, "Inverse multiplied by α again: it must divide, x_j = y_j/α where y_j < 0"},
+				grading.VecMistake(backTimes, "Inverse multiplied by α again: it must divide, x_j = y_j/α where y_j < 0"),
 			) {
 				return
 			}
-			checkDims(c, what+" Inverse's log-det", outs[3], perExampleHint, batch)
-			if !closeVec(c, what+" Inverse's log-det, −Σ_j log α·[y_j < 0] for each example", grading.Values(outs[3]), scaled(ld, -1), 1e-12,
+			c.CheckDims(what+" Inverse's log-det", outs[3], grading.LogDetShapeHint, batch)
+			if !c.CloseVec(what+" Inverse's log-det, −Σ_j log α·[y_j < 0] for each example", grading.Values(outs[3]), grading.Scale(-1, ld), 1e-12,
 				"the inverse divides by α on the negative coordinates: its log-det is −log α for each of them",
-				vecMistake{ld, "the inverse's log-det has the wrong sign: it divides by α, so it adds −log α per negative coordinate (the opposite of Forward's)"},
-				vecMistake{fill(batch, -total), "each entry is the sum over the whole batch: the log-det is per example"},
+				grading.VecMistake(ld, "the inverse's log-det has the wrong sign: it divides by α, so it adds −log α per negative coordinate (the opposite of Forward's)"),
+				grading.VecMistake(grading.Fill(batch, -total), "each entry is the sum over the whole batch: the log-det is per example"),
 			) {
 				return
 			}

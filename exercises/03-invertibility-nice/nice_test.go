@@ -39,7 +39,7 @@ func TestNICETrains(t *testing.T) {
 		x := flowcheck.RandomInput(grading.Float64, 1.5, 9, 16, 2)
 		scratch := model.NewStore()
 		scratch.SetParam(model.ParamInitialSeed, int64(4))
-		runModel(c, "NICE(6, 32).Forward on 16 points in 2D", scratch, func(scope *model.Scope, x *Node) []*Node {
+		grading.ExecModel(c, "NICE(6, 32).Forward on 16 points in 2D", scratch, func(scope *model.Scope, x *Node) []*Node {
 			z, ld := flow.Forward(scope, x)
 			return []*Node{z, ld}
 		}, x)
@@ -71,7 +71,7 @@ func TestNICETrains(t *testing.T) {
 			Steps(2000).BatchSize(128).LearningRate(3e-3).Seed(1).Log(nil).Run()
 		var nonFinite *training.NonFiniteError
 		if errors.As(err, &nonFinite) {
-			c.Fatalf("checking: training NICE(6, 32) on EightGaussians\ngot:      %s\nhint:     the loss became NaN or Inf: check the layers' order and that the base is flowlib.NewStandardNormal(2)", firstLines(err.Error(), 4))
+			c.Fatalf("checking: training NICE(6, 32) on EightGaussians\ngot:      %s\nhint:     the loss became NaN or Inf: check the layers' order and that the base is flowlib.NewStandardNormal(2)", grading.FirstLines(err.Error(), 4))
 		}
 		c.NoError(err, "training NICE(6, 32) on EightGaussians", "the flow must take [batchSize, 2] float32 data")
 		meanLogProb, err := training.MeanLogProb(c.Backend(), store, flow, testSet)

@@ -51,19 +51,19 @@ type couplingReference struct {
 func newCouplingReference(x, s, t []float64) *couplingReference {
 	r := &couplingReference{x: x, s: s, t: t}
 	transformed := func(i int) bool { return !testMask[i%testDim] }
-	r.sm = mapVec(s, func(i int, v float64) float64 {
+	r.sm = grading.Map(s, func(i int, v float64) float64 {
 		if transformed(i) {
 			return v
 		}
 		return 0
 	})
-	r.tm = mapVec(t, func(i int, v float64) float64 {
+	r.tm = grading.Map(t, func(i int, v float64) float64 {
 		if transformed(i) {
 			return v
 		}
 		return 0
 	})
-	r.y = mapVec(x, func(i int, v float64) float64 { return v*math.Exp(r.sm[i]) + r.tm[i] })
+	r.y = grading.Map(x, func(i int, v float64) float64 { return v*math.Exp(r.sm[i]) + r.tm[i] })
 	r.logDet = perExampleSum(r.sm)
 	r.logDetNoMask = perExampleSum(s)
 	return r
@@ -97,7 +97,7 @@ func checkKeptExactly(c *grading.C, direction string, in, out []float64) {
 	}
 	c.Errorf("%s", grading.Explain(
 		fmt.Sprintf("%s: the kept coordinates (mask %s: 0, 2 and 3) come out exactly unchanged", direction, testMask),
-		short(inKept), short(outKept),
+		grading.Short(inKept), grading.Short(outKept),
 		"the kept coordinates must pass through untouched: multiply s and t by (1 - keep) (OneMinus(keep)) "+
 			"before using them, so that there the layer computes x·exp(0) + 0 = x"))
 }
@@ -129,7 +129,7 @@ func checkLogDetShape(c *grading.C, direction string, logDet *tensors.Tensor, wa
 func TestAffineCouplingForward(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		layer, store, x := couplingSetup(c)
-		outs := runModel(c, "Forward of your AffineCoupling on 8 random points of dimension 6", "Forward", store,
+		outs := grading.ExecModelCalling(c, "Forward of your AffineCoupling on 8 random points of dimension 6", "Forward", store,
 			func(scope *model.Scope, x *Node) []*Node {
 				y, logDet := layer.Forward(scope, x)
 				_, s, t := layer.conditioner(scope, x)
@@ -142,30 +142,30 @@ func TestAffineCouplingForward(t *testing.T) {
 		}
 		y := grading.Values(outs[0])
 		checkKeptExactly(c, "Forward", ref.x, y)
-		closeVec(c, "Forward: y = x·exp(s) + t, with s = t = 0 on the kept coordinates", y, ref.y, 1e-10,
+		c.CloseVec("Forward: y = x·exp(s) + t, with s = t = 0 on the kept coordinates", y, ref.y, 1e-10,
 			"y = x·exp(s) + t on the transformed coordinates, y = x on the kept ones",
-			vecMistake{mapVec(ref.x, func(i int, v float64) float64 { return v*math.Exp(-ref.sm[i]) + ref.tm[i] }),
-				"Forward multiplies by exp(s), not exp(-s): exp(-s) undoes it, in Inverse"},
-			vecMistake{mapVec(ref.x, func(i int, v float64) float64 { return (v + ref.tm[i]) * math.Exp(ref.sm[i]) }),
-				"the shift comes after the scale: y = x·exp(s) + t, not (x + t)·exp(s)"},
-			vecMistake{mapVec(ref.x, func(i int, v float64) float64 { return v*math.Exp(ref.s[i]) + ref.t[i] }),
-				"s and t were not masked: multiply both by (1 - keep), so that the kept coordinates pass through"},
-			vecMistake{mapVec(ref.x, func(i int, v float64) float64 { return v*math.Exp(ref.s[i]) + ref.tm[i] }),
-				"s was not masked: multiply it by (1 - keep) too, so that the kept coordinates are not scaled"},
+			grading.VecMistake(grading.Map(ref.x, func(i int, v float64) float64 { return v*math.Exp(-ref.sm[i]) + ref.tm[i] }),
+				"Forward multiplies by exp(s), not exp(-s): exp(-s) undoes it, in Inverse"),
+			grading.VecMistake(grading.Map(ref.x, func(i int, v float64) float64 { return (v + ref.tm[i]) * math.Exp(ref.sm[i]) }),
+				"the shift comes after the scale: y = x·exp(s) + t, not (x + t)·exp(s)"),
+			grading.VecMistake(grading.Map(ref.x, func(i int, v float64) float64 { return v*math.Exp(ref.s[i]) + ref.t[i] }),
+				"s and t were not masked: multiply both by (1 - keep), so that the kept coordinates pass through"),
+			grading.VecMistake(grading.Map(ref.x, func(i int, v float64) float64 { return v*math.Exp(ref.s[i]) + ref.tm[i] }),
+				"s was not masked: multiply it by (1 - keep) too, so that the kept coordinates are not scaled"),
 		)
 
 		checkLogDetShape(c, "Forward", outs[1], ref.logDet)
-		closeVec(c, "Forward: log|det ∂y/∂x| = Σ_j s_j over the transformed coordinates, per example",
+		c.CloseVec("Forward: log|det ∂y/∂x| = Σ_j s_j over the transformed coordinates, per example",
 			grading.Values(outs[1]), ref.logDet, 1e-10,
 			"the log-det of y = x·exp(s) + t is the sum of the masked s over the coordinates",
-			vecMistake{mapVec(ref.logDet, func(_ int, v float64) float64 { return -v }),
-				"the sign of the log-det is flipped: Forward stretches by exp(s), so its log-det is +Σ s"},
-			vecMistake{ref.logDetNoMask,
-				"the log-det counts the kept coordinates too: sum the masked s, s·(1 - keep), whose kept entries are 0"},
-			vecMistake{mapVec(ref.logDet, func(_ int, v float64) float64 { return v / testDim }),
-				"the log-det is the sum of s over the coordinates, not the mean"},
-			vecMistake{perExampleSum(mapVec(ref.sm, func(_ int, v float64) float64 { return math.Exp(v) })),
-				"the log-det is Σ s, not Σ exp(s): log|det| of diag(exp(s)) is the sum of the logs of exp(s)"},
+			grading.VecMistake(grading.Map(ref.logDet, func(_ int, v float64) float64 { return -v }),
+				"the sign of the log-det is flipped: Forward stretches by exp(s), so its log-det is +Σ s"),
+			grading.VecMistake(ref.logDetNoMask,
+				"the log-det counts the kept coordinates too: sum the masked s, s·(1 - keep), whose kept entries are 0"),
+			grading.VecMistake(grading.Map(ref.logDet, func(_ int, v float64) float64 { return v / testDim }),
+				"the log-det is the sum of s over the coordinates, not the mean"),
+			grading.VecMistake(perExampleSum(grading.Map(ref.sm, func(_ int, v float64) float64 { return math.Exp(v) })),
+				"the log-det is Σ s, not Σ exp(s): log|det| of diag(exp(s)) is the sum of the logs of exp(s)"),
 		)
 		if c.Failed() {
 			return
@@ -181,14 +181,14 @@ func TestAffineCouplingInverse(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		layer, store, x := couplingSetup(c)
 		// y = f(x) computed by the grader, so that Inverse is graded on its own.
-		outs := runModel(c, "the conditioner's s and t at x", "conditioner", store, func(scope *model.Scope, x *Node) []*Node {
+		outs := grading.ExecModelCalling(c, "the conditioner's s and t at x", "conditioner", store, func(scope *model.Scope, x *Node) []*Node {
 			_, s, t := layer.conditioner(scope, x)
 			return []*Node{s, t}
 		}, x)
 		ref := newCouplingReference(grading.Values(x), grading.Values(outs[0]), grading.Values(outs[1]))
 		y := grading.Tensor(ref.y, testBatch, testDim)
 
-		outs = runModel(c, "Inverse of your AffineCoupling on y = f(x) for 8 random points x of dimension 6", "Inverse", store,
+		outs = grading.ExecModelCalling(c, "Inverse of your AffineCoupling on y = f(x) for 8 random points x of dimension 6", "Inverse", store,
 			func(scope *model.Scope, y *Node) []*Node {
 				x, logDet := layer.Inverse(scope, y)
 				return []*Node{x, logDet}
@@ -199,29 +199,29 @@ func TestAffineCouplingInverse(t *testing.T) {
 		}
 		back := grading.Values(outs[0])
 		checkKeptExactly(c, "Inverse", ref.y, back)
-		closeVec(c, "Inverse: round trip, f⁻¹(f(x)) = x", back, ref.x, 1e-10,
+		c.CloseVec("Inverse: round trip, f⁻¹(f(x)) = x", back, ref.x, 1e-10,
 			"x = (y - t)·exp(-s) on the transformed coordinates, x = y on the kept ones",
-			vecMistake{mapVec(ref.y, func(i int, v float64) float64 { return (v - ref.tm[i]) * math.Exp(ref.sm[i]) }),
-				"Inverse must undo the scale: multiply by exp(-s), not exp(s)"},
-			vecMistake{mapVec(ref.y, func(i int, v float64) float64 { return v*math.Exp(-ref.sm[i]) - ref.tm[i] }),
-				"the steps are undone in the wrong order: Forward scaled then shifted, so subtract t first, then multiply by exp(-s): x = (y - t)·exp(-s)"},
-			vecMistake{mapVec(ref.y, func(i int, v float64) float64 { return (v + ref.tm[i]) * math.Exp(-ref.sm[i]) }),
-				"Inverse must subtract the shift: x = (y - t)·exp(-s)"},
-			vecMistake{mapVec(ref.y, func(i int, v float64) float64 { return (v - ref.t[i]) * math.Exp(-ref.s[i]) }),
-				"s and t were not masked: multiply both by (1 - keep), so that the kept coordinates pass through"},
+			grading.VecMistake(grading.Map(ref.y, func(i int, v float64) float64 { return (v - ref.tm[i]) * math.Exp(ref.sm[i]) }),
+				"Inverse must undo the scale: multiply by exp(-s), not exp(s)"),
+			grading.VecMistake(grading.Map(ref.y, func(i int, v float64) float64 { return v*math.Exp(-ref.sm[i]) - ref.tm[i] }),
+				"the steps are undone in the wrong order: Forward scaled then shifted, so subtract t first, then multiply by exp(-s): x = (y - t)·exp(-s)"),
+			grading.VecMistake(grading.Map(ref.y, func(i int, v float64) float64 { return (v + ref.tm[i]) * math.Exp(-ref.sm[i]) }),
+				"Inverse must subtract the shift: x = (y - t)·exp(-s)"),
+			grading.VecMistake(grading.Map(ref.y, func(i int, v float64) float64 { return (v - ref.t[i]) * math.Exp(-ref.s[i]) }),
+				"s and t were not masked: multiply both by (1 - keep), so that the kept coordinates pass through"),
 		)
 
-		want := mapVec(ref.logDet, func(_ int, v float64) float64 { return -v })
+		want := grading.Map(ref.logDet, func(_ int, v float64) float64 { return -v })
 		checkLogDetShape(c, "Inverse", outs[1], want)
-		closeVec(c, "Inverse: log|det ∂x/∂y| = -Σ_j s_j over the transformed coordinates, per example",
+		c.CloseVec("Inverse: log|det ∂x/∂y| = -Σ_j s_j over the transformed coordinates, per example",
 			grading.Values(outs[1]), want, 1e-10,
 			"the inverse's log-det is minus the forward one: -Σ of the masked s",
-			vecMistake{ref.logDet,
-				"the sign of the log-det is flipped: Inverse shrinks by exp(-s), so its log-det is -Σ s"},
-			vecMistake{mapVec(ref.logDetNoMask, func(_ int, v float64) float64 { return -v }),
-				"the log-det counts the kept coordinates too: sum the masked s, s·(1 - keep), whose kept entries are 0"},
-			vecMistake{mapVec(want, func(_ int, v float64) float64 { return v / testDim }),
-				"the log-det is the sum of s over the coordinates, not the mean"},
+			grading.VecMistake(ref.logDet,
+				"the sign of the log-det is flipped: Inverse shrinks by exp(-s), so its log-det is -Σ s"),
+			grading.VecMistake(grading.Map(ref.logDetNoMask, func(_ int, v float64) float64 { return -v }),
+				"the log-det counts the kept coordinates too: sum the masked s, s·(1 - keep), whose kept entries are 0"),
+			grading.VecMistake(grading.Map(want, func(_ int, v float64) float64 { return v / testDim }),
+				"the log-det is the sum of s over the coordinates, not the mean"),
 		)
 	})
 }

@@ -45,9 +45,9 @@ func TestBoundScaleTanh(t *testing.T) {
 				want[i] = bound * math.Tanh(r/bound)
 				clipped[i] = max(-bound, min(bound, r))
 			}
-			if !closeVec(c, fmt.Sprintf("BoundScale(r, %g) = %g·tanh(r/%g) at every r", bound, bound, bound), got, want, 1e-12,
+			if !c.CloseVec(fmt.Sprintf("BoundScale(r, %g) = %g·tanh(r/%g) at every r", bound, bound, bound), got, want, 1e-12,
 				"s = B·tanh(r/B), elementwise",
-				vecMistake{clipped, "a hard clip to [-B, B] has a zero gradient beyond B and a kink at ±B: use the smooth B·tanh(r/B)"},
+				grading.VecMistake(clipped, "a hard clip to [-B, B] has a zero gradient beyond B and a kink at ±B: use the smooth B·tanh(r/B)"),
 			) {
 				return
 			}

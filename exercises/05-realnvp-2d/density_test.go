@@ -58,20 +58,20 @@ func TestDensityGrid2D(t *testing.T) {
 		what := fmt.Sprintf("DensityGrid of a linear flow z = A(x - b) (|det A| = %.2f) on [-3, 5]×[-2.5, 2] with n = 8", math.Exp(logDetA))
 		got, mass := runDensityGrid(c, what, model.NewStore(), lin.flow(), box, n)
 		want := gridOf(n, func(i, j int) float64 { return p(cx(j), cy(i)) })
-		closeVec(c, what+": density[i][j] = p(x) at the cell centres", got, want, 1e-5,
+		c.CloseVec(what+": density[i][j] = p(x) at the cell centres", got, want, 1e-5,
 			"density[i][j] = exp(log p_Z(f(x)) + log|det ∂f/∂x|) at x = (X0 + (j + ½)·Δx, Y0 + (i + ½)·Δy)",
-			vecMistake{gridOf(n, func(i, j int) float64 { return pz(cx(j), cy(i)) / math.Exp(logDetA) }),
-				"the log-det has the wrong sign: log p(x) = log p_Z(f(x)) + log|det ∂f/∂x|, with a plus sign (Forward's log-det)"},
-			vecMistake{gridOf(n, func(i, j int) float64 { return pz(cx(j), cy(i)) }),
-				"the log-det term is missing: log p(x) = log p_Z(f(x)) + log|det ∂f/∂x|"},
-			vecMistake{gridOf(n, func(i, j int) float64 { return math.Log(p(cx(j), cy(i))) }),
-				"these are log-densities: return p(x) = exp(log p(x))"},
-			vecMistake{gridOf(n, func(i, j int) float64 { return p(box.X0+float64(j)*dx, box.Y0+float64(i)*dy) }),
-				"the points are cell corners: use the cell centres, X0 + (j + ½)·Δx and Y0 + (i + ½)·Δy"},
-			vecMistake{gridOf(n, func(i, j int) float64 { return p(cx(j), cy(n-1-i)) }),
-				"the rows are upside down: row 0 is the bottom row, y = Y0 + ½·Δy"},
-			vecMistake{gridOf(n, func(i, j int) float64 { return p(box.X0+(float64(i)+0.5)*dx, box.Y0+(float64(j)+0.5)*dy) }),
-				"x and y are swapped: density[i][j] has x from column j and y from row i"},
+			grading.VecMistake(gridOf(n, func(i, j int) float64 { return pz(cx(j), cy(i)) / math.Exp(logDetA) }),
+				"the log-det has the wrong sign: log p(x) = log p_Z(f(x)) + log|det ∂f/∂x|, with a plus sign (Forward's log-det)"),
+			grading.VecMistake(gridOf(n, func(i, j int) float64 { return pz(cx(j), cy(i)) }),
+				"the log-det term is missing: log p(x) = log p_Z(f(x)) + log|det ∂f/∂x|"),
+			grading.VecMistake(gridOf(n, func(i, j int) float64 { return math.Log(p(cx(j), cy(i))) }),
+				"these are log-densities: return p(x) = exp(log p(x))"),
+			grading.VecMistake(gridOf(n, func(i, j int) float64 { return p(box.X0+float64(j)*dx, box.Y0+float64(i)*dy) }),
+				"the points are cell corners: use the cell centres, X0 + (j + ½)·Δx and Y0 + (i + ½)·Δy"),
+			grading.VecMistake(gridOf(n, func(i, j int) float64 { return p(cx(j), cy(n-1-i)) }),
+				"the rows are upside down: row 0 is the bottom row, y = Y0 + ½·Δy"),
+			grading.VecMistake(gridOf(n, func(i, j int) float64 { return p(box.X0+(float64(i)+0.5)*dx, box.Y0+(float64(j)+0.5)*dy) }),
+				"x and y are swapped: density[i][j] has x from column j and y from row i"),
 		)
 		wantMass, sumP := 0.0, 0.0
 		for _, v := range want {

@@ -1,55 +1,13 @@
 package realnvp
 
 import (
-	"fmt"
 	"math"
-	"strings"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/support/exceptions"
-
-	"github.com/flowbook/flowbook/exercises/internal/grading"
 )
 
-// runModel builds fn into a graph with the store's variables, runs it once on
-// the inputs and returns its outputs. A nil output (learnerFn, the learner's
-// function the graph calls, still the stub) or an error while building or
-// running the graph ends the check.
-func runModel(c *grading.C, what, learnerFn string, store *model.Store, fn func(scope *model.Scope, in []*Node) []*Node, inputs ...*tensors.Tensor) []*tensors.Tensor {
-	returnedNil := false
-	args := make([]any, len(inputs))
-	for i, t := range inputs {
-		args[i] = t
-	}
-	outs, err := model.CallOnceN(c.Backend(), store, func(scope *model.Scope, in []*Node) []*Node {
-		outs := fn(scope, in)
-		for _, o := range outs {
-			if o == nil {
-				returnedNil = true
-				exceptions.Panicf("a function returned a nil node")
-			}
-		}
-		return outs
-	}, args...)
-	if returnedNil {
-		c.Fatalf("checking: %s\ngot:      nil\nhint:     %s returned nil: is it still the stub? Write its body (see its doc comment)", what, learnerFn)
-	}
-	if err != nil {
-		c.Fatalf("checking: %s\ngot:      error: %s\nhint:     building or running the graph failed: read the error for the shape or op that is wrong",
-			what, firstLines(err.Error(), 6))
-	}
-	return outs
-}
-
-func firstLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = append(lines[:n], "...")
-	}
-	return strings.Join(lines, "\n          ")
-}
+// This file holds the graders' own helpers, not tasks; the ones the chapters
+// share are in the grading package.
 
 // maxRelDiff returns max_i |a_i − b_i| / max(1, |b_i|), +Inf if the lengths
 // differ or a value is NaN.
@@ -66,53 +24,6 @@ func maxRelDiff(a, b []float64) float64 {
 		worst = max(worst, d)
 	}
 	return worst
-}
-
-// vecMistake is a wrong answer a plausible mistake produces, for vectors.
-type vecMistake struct {
-	values []float64
-	hint   string
-}
-
-// closeVec checks that got is within tol of want in every entry (relative to
-// max(1, |want|)); when it is not, it records a failure whose hint is the
-// first mistake that matches got.
-func closeVec(c *grading.C, what string, got, want []float64, tol float64, hint string, mistakes ...vecMistake) bool {
-	if maxRelDiff(got, want) <= tol {
-		return true
-	}
-	for _, m := range mistakes {
-		if maxRelDiff(got, m.values) <= tol {
-			hint = m.hint
-			break
-		}
-	}
-	for _, v := range got {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			hint = "the values are not finite: look for exp of a large number, a log of 0 or a division by 0"
-			break
-		}
-	}
-	c.Errorf("%s", grading.Explain(what, short(want), short(got), hint))
-	return false
-}
-
-// short prints up to 6 values.
-func short(v []float64) string {
-	var b strings.Builder
-	b.WriteString("[")
-	for i, x := range v {
-		if i == 6 {
-			fmt.Fprintf(&b, " ... (%d values)", len(v))
-			break
-		}
-		if i > 0 {
-			b.WriteString(" ")
-		}
-		fmt.Fprintf(&b, "%.6g", x)
-	}
-	b.WriteString("]")
-	return b.String()
 }
 
 // mean returns the mean of v.

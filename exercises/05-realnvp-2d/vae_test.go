@@ -29,7 +29,7 @@ func flat2(v [][2]float64) []float64 {
 
 // elboMistakes returns the values plausible mistakes give for the ELBO of
 // each point with encoder e and noise eps.
-func elboMistakes(e encoder, points, eps [][2]float64) []vecMistake {
+func elboMistakes(e encoder, points, eps [][2]float64) []grading.VecDiagnosis {
 	type variant struct {
 		hint string
 		f    func(x, eps [2]float64) float64
@@ -64,13 +64,13 @@ func elboMistakes(e encoder, points, eps [][2]float64) []vecMistake {
 				}).elbo()
 			}},
 	}
-	var out []vecMistake
+	var out []grading.VecDiagnosis
 	for _, v := range variants {
 		values := make([]float64, len(points))
 		for i := range points {
 			values[i] = v.f(points[i], eps[i])
 		}
-		out = append(out, vecMistake{values, v.hint})
+		out = append(out, grading.VecMistake(values, v.hint))
 	}
 	return out
 }
@@ -78,7 +78,7 @@ func elboMistakes(e encoder, points, eps [][2]float64) []vecMistake {
 // runELBO runs the learner's ELBO on points and noise.
 func runELBO(c *grading.C, what string, e encoder, points, eps [][2]float64) []float64 {
 	vae := e.vae()
-	outs := runModel(c, what, "ELBO", model.NewStore(), func(scope *model.Scope, in []*Node) []*Node {
+	outs := grading.ExecModelCalling(c, what, "ELBO", model.NewStore(), func(scope *model.Scope, in []*Node) []*Node {
 		return []*Node{ELBO(scope, vae, in[0], in[1])}
 	}, grading.Tensor(flat2(points), len(points), 2), grading.Tensor(flat2(eps), len(eps), 2))
 	if dims := outs[0].Shape().Dimensions; !slices.Equal(dims, []int{len(points)}) {
@@ -103,7 +103,7 @@ func TestVAEELBO(t *testing.T) {
 		what := "ELBO of a linear-Gaussian VAE (x = Wz + b + noise) whose encoder is the true posterior p(z|x), on 6 points: " +
 			"equal to the exact log p(x) for any ε"
 		got := runELBO(c, what, trueEncoder, vaePoints, vaeNoise)
-		closeVec(c, what, got, logPx, 1e-9,
+		c.CloseVec(what, got, logPx, 1e-9,
 			"with q(z|x) = p(z|x), log p(x|z) + log p(z) - log q(z|x) = log p(x) at every z: check the three terms and their signs",
 			elboMistakes(trueEncoder, vaePoints, vaeNoise)...)
 
@@ -114,7 +114,7 @@ func TestVAEELBO(t *testing.T) {
 		for i := range vaePoints {
 			want[i] = imperfectEncoder.elboSample(vaePoints[i], vaeNoise[i]).elbo()
 		}
-		if !closeVec(c, what, got, want, 1e-9,
+		if !c.CloseVec(what, got, want, 1e-9,
 			"z = μ_z + exp(log σ_z)·ε, then log p(x|z) + log p(z) - log q(z|x), each from LogNormal",
 			elboMistakes(imperfectEncoder, vaePoints, vaeNoise)...) {
 			return
@@ -151,7 +151,7 @@ func TestVAEELBO(t *testing.T) {
 
 // iwaeMistakes returns the values plausible mistakes give for the IWAE bound
 // of logWeights [K][batch].
-func iwaeMistakes(lw [][]float64) []vecMistake {
+func iwaeMistakes(lw [][]float64) []grading.VecDiagnosis {
 	k, batch := len(lw), len(lw[0])
 	col := func(b int) []float64 {
 		v := make([]float64, k)
@@ -173,13 +173,13 @@ func iwaeMistakes(lw [][]float64) []vecMistake {
 		{"subtract log K, not K: log((1/K) Σ w_k) = logsumexp - log K",
 			func(v []float64) float64 { return logSumExp(v) - float64(len(v)) }},
 	}
-	var out []vecMistake
+	var out []grading.VecDiagnosis
 	for _, m := range variants {
 		values := make([]float64, batch)
 		for b := range batch {
 			values[b] = m.f(col(b))
 		}
-		out = append(out, vecMistake{values, m.hint})
+		out = append(out, grading.VecMistake(values, m.hint))
 	}
 	return out
 }
@@ -228,7 +228,7 @@ func TestVAEIWAE(t *testing.T) {
 			{-2.7, -0.4, -5.5, -1.15},
 		}
 		what := "IWAEBound of log-weights [K=5, batch=4]"
-		if !closeVec(c, what, runIWAE(c, what, lw), iwaeRef(lw), 1e-9,
+		if !c.CloseVec(what, runIWAE(c, what, lw), iwaeRef(lw), 1e-9,
 			"IWAE = log((1/K) Σ_k exp(log w_k)) for each example", iwaeMistakes(lw)...) {
 			return
 		}
@@ -241,12 +241,12 @@ func TestVAEIWAE(t *testing.T) {
 			hint := "exp(-1000) underflows to 0 (log 0 = -Inf) and exp(1000) overflows to +Inf: subtract the largest " +
 				"log-weight m before exp and add it back after the log (the log-sum-exp trick)"
 			for _, m := range iwaeMistakes(lw) {
-				if maxRelDiff(got, m.values) <= 1e-9 {
-					hint = m.hint
+				if maxRelDiff(got, m.Values) <= 1e-9 {
+					hint = m.Hint
 					break
 				}
 			}
-			c.Errorf("%s", grading.Explain(what, short(want), short(got), hint))
+			c.Errorf("%s", grading.Explain(what, grading.Short(want), grading.Short(got), hint))
 			return
 		}
 
@@ -271,7 +271,7 @@ func TestVAEIWAE(t *testing.T) {
 			x, means[0], means[1], means[2], means[3], logPx)
 		if !(means[0] < means[1] && means[1] < means[2] && means[2] < means[3] && means[3] <= logPx+0.01 && logPx-means[3] < 0.05) {
 			c.Errorf("%s", grading.Explain("the IWAE bound of the linear-Gaussian VAE, averaged over 200 repetitions, for K = 1, 10, 100, 1000",
-				fmt.Sprintf("rising towards log p(x) = %.4f, within 0.05 at K = 1000", logPx), short(means),
+				fmt.Sprintf("rising towards log p(x) = %.4f, within 0.05 at K = 1000", logPx), grading.Short(means),
 				"IWAE = logsumexp_k(log w_k) - log K: it is the ELBO for K = 1 and tends to log p(x) as K grows"))
 		}
 	})

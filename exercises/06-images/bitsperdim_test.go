@@ -52,13 +52,13 @@ func TestDiscreteLogLikelihood(t *testing.T) {
 			outs := grading.Exec(c, what, func(latent, y *Node) *Node {
 				return DiscreteLogLikelihood(latent, y, alpha)
 			}, grading.Tensor(latent, batch), grading.Tensor(y, batch, h, w, ch))
-			checkShape(c, what+": the shape of the result", outs[0], []int{batch},
+			c.CheckShape(what+": the shape of the result", outs[0], []int{batch},
 				"one log-likelihood per example, [batchSize]: sum the logit's log-det over every axis but the first")
 			return grading.Values(outs[0])
 		}
 		// logitTerms returns log(1 − 2α) − log p − log(1 − p) per value, and its per-example sums.
 		logitTerms := func(y []float64, alpha float64, withAlpha bool) []float64 {
-			return perExample(mapVec(y, func(_ int, v float64) float64 {
+			return grading.PerExample(grading.Map(y, func(_ int, v float64) float64 {
 				p := v
 				if withAlpha {
 					p = alpha + (1-2*alpha)*v
@@ -77,22 +77,22 @@ func TestDiscreteLogLikelihood(t *testing.T) {
 		const batchSum = "each example gets its own logit log-det: sum over the example's values, not over the whole batch"
 
 		// The uniform model: α = 0 and the standard logistic density of z = logit(y), log y(1 − y).
-		y := uniformValues(batch*d, 0.02, 0.98, 1)
-		latent := perExample(mapVec(y, func(_ int, v float64) float64 { return math.Log(v * (1 - v)) }), batch)
+		y := grading.UniformValues(batch*d, 0.02, 0.98, 1)
+		latent := grading.PerExample(grading.Map(y, func(_ int, v float64) float64 { return math.Log(v * (1 - v)) }), batch)
 		logit := logitTerms(y, 0, true)
 		got := run("log P(x) of the uniform model (α = 0, a standard logistic latent)", latent, y, 0)
-		want := constant(batch, -d*log256)
-		if closeVec(c, "log P(x) of the uniform model, α = 0, D = 16: −D·log 256 for every image", got, want, 1e-9,
+		want := grading.Fill(batch, -d*log256)
+		if c.CloseEach("log P(x) of the uniform model, α = 0, D = 16: −D·log 256 for every image", got, want, 1e-9,
 			"log P(x) = latentLogProb + (the logit's log-det) − D·log 256",
-			wrong{constant(batch, 0), forgot256},
-			wrong{add(latent, constant(batch, -d*log256)), forgotLogit},
-			wrong{add(latent, scale(-1, logit), constant(batch, -d*log256)), logitSign},
-			wrong{constant(batch, -log256), once256},
-			wrong{constant(batch, d*log256), sign256},
-			wrong{constant(batch, -batch*d*log256), batchD},
-			wrong{add(latent, constant(batch, sum(logit)-d*log256)), batchSum},
+			grading.VecMistake(grading.Fill(batch, 0), forgot256),
+			grading.VecMistake(grading.Add(latent, grading.Fill(batch, -d*log256)), forgotLogit),
+			grading.VecMistake(grading.Add(latent, grading.Scale(-1, logit), grading.Fill(batch, -d*log256)), logitSign),
+			grading.VecMistake(grading.Fill(batch, -log256), once256),
+			grading.VecMistake(grading.Fill(batch, d*log256), sign256),
+			grading.VecMistake(grading.Fill(batch, -batch*d*log256), batchD),
+			grading.VecMistake(grading.Add(latent, grading.Fill(batch, grading.Sum(logit)-d*log256)), batchSum),
 		) {
-			c.Logf("uniform model: %.6f bits/dim (8 exactly)", -sum(got)/batch/(d*math.Ln2))
+			c.Logf("uniform model: %.6f bits/dim (8 exactly)", -grading.Sum(got)/batch/(d*math.Ln2))
 		}
 		if c.Failed() {
 			return
@@ -100,25 +100,25 @@ func TestDiscreteLogLikelihood(t *testing.T) {
 
 		// A general latent density and α = 0.05.
 		const alpha = 0.05
-		y = uniformValues(batch*d, 0, 0.999, 2)
-		latent = uniformValues(batch, -30, -10, 3)
+		y = grading.UniformValues(batch*d, 0, 0.999, 2)
+		latent = grading.UniformValues(batch, -30, -10, 3)
 		logit = logitTerms(y, alpha, true)
 		got = run("log P(x) with α = 0.05", latent, y, alpha)
-		want = add(latent, logit, constant(batch, -d*log256))
-		noAlphaTerm := add(want, constant(batch, -d*math.Log(1-2*alpha)))
-		closeVec(c, "log P(x) with α = 0.05 and latent log-densities "+fmt.Sprintf("%.3g", latent), got, want, 1e-9,
+		want = grading.Add(latent, logit, grading.Fill(batch, -d*log256))
+		noAlphaTerm := grading.Add(want, grading.Fill(batch, -d*math.Log(1-2*alpha)))
+		c.CloseEach("log P(x) with α = 0.05 and latent log-densities "+fmt.Sprintf("%.3g", latent), got, want, 1e-9,
 			"log P(x) = latentLogProb + Σ_i [log(1 − 2α) − log p_i − log(1 − p_i)] − D·log 256, p_i = α + (1 − 2α)·y_i",
-			wrong{noAlphaTerm, "the log(1 − 2α) term is missing: p = α + (1 − 2α)·y scales every value by 1 − 2α, once per value"},
-			wrong{add(want, constant(batch, -(d-1)*math.Log(1-2*alpha))), "log(1 − 2α) counts once per value (D times per example), not once per example"},
-			wrong{add(latent, logitTerms(y, alpha, false), constant(batch, -d*log256)), "p must include the squeeze: p = α + (1 − 2α)·y, not p = y"},
-			wrong{add(latent, logitTerms(y, 0, false), constant(batch, -d*log256)), "α is ignored: p = α + (1 − 2α)·y, and add log(1 − 2α) per value"},
-			wrong{add(latent, logit), forgot256},
-			wrong{add(latent, constant(batch, -d*log256)), forgotLogit},
-			wrong{add(latent, scale(-1, logit), constant(batch, -d*log256)), logitSign},
-			wrong{add(logit, constant(batch, -d*log256)), "latentLogProb is missing: the fixed layers' log-dets are added to it"},
-			wrong{add(latent, logit, constant(batch, -log256)), once256},
-			wrong{add(latent, logit, constant(batch, d*log256)), sign256},
-			wrong{add(latent, constant(batch, sum(logit)-d*log256)), batchSum},
+			grading.VecMistake(noAlphaTerm, "the log(1 − 2α) term is missing: p = α + (1 − 2α)·y scales every value by 1 − 2α, once per value"),
+			grading.VecMistake(grading.Add(want, grading.Fill(batch, -(d-1)*math.Log(1-2*alpha))), "log(1 − 2α) counts once per value (D times per example), not once per example"),
+			grading.VecMistake(grading.Add(latent, logitTerms(y, alpha, false), grading.Fill(batch, -d*log256)), "p must include the squeeze: p = α + (1 − 2α)·y, not p = y"),
+			grading.VecMistake(grading.Add(latent, logitTerms(y, 0, false), grading.Fill(batch, -d*log256)), "α is ignored: p = α + (1 − 2α)·y, and add log(1 − 2α) per value"),
+			grading.VecMistake(grading.Add(latent, logit), forgot256),
+			grading.VecMistake(grading.Add(latent, grading.Fill(batch, -d*log256)), forgotLogit),
+			grading.VecMistake(grading.Add(latent, grading.Scale(-1, logit), grading.Fill(batch, -d*log256)), logitSign),
+			grading.VecMistake(grading.Add(logit, grading.Fill(batch, -d*log256)), "latentLogProb is missing: the fixed layers' log-dets are added to it"),
+			grading.VecMistake(grading.Add(latent, logit, grading.Fill(batch, -log256)), once256),
+			grading.VecMistake(grading.Add(latent, logit, grading.Fill(batch, d*log256)), sign256),
+			grading.VecMistake(grading.Add(latent, grading.Fill(batch, grading.Sum(logit)-d*log256)), batchSum),
 		)
 	})
 }

@@ -15,34 +15,34 @@ func TestUniformDequantize(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		const batch, h, w, ch = 2, 3, 3, 2
 		const d = h * w * ch
-		x := mapVec(uniformValues(batch*d, 0, 256, 4), func(_ int, v float64) float64 { return math.Floor(v) })
+		x := grading.Map(grading.UniformValues(batch*d, 0, 256, 4), func(_ int, v float64) float64 { return math.Floor(v) })
 		x[0], x[1] = 0, 255
-		u := uniformValues(batch*d, 0, 1, 5)
+		u := grading.UniformValues(batch*d, 0, 1, 5)
 		what := "Dequantize(x, u) on [2, 3, 3, 2] integer pixels"
 		outs := grading.Exec(c, what, func(x, u *Node) (*Node, *Node) { return Dequantize(x, u) },
 			grading.Tensor(x, batch, h, w, ch), grading.Tensor(u, batch, h, w, ch))
-		checkShape(c, "the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
-		checkShape(c, "the shape of the log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		c.CheckShape("the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
+		c.CheckShape("the shape of the log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
 
-		xu := add(x, u)
-		closeVec(c, "y = (x + u)/256", grading.Values(outs[0]), scale(1.0/256, xu), 1e-12,
+		xu := grading.Add(x, u)
+		c.CloseEach("y = (x + u)/256", grading.Values(outs[0]), grading.Scale(1.0/256, xu), 1e-12,
 			"y = (x + u) / 256, element by element",
-			wrong{scale(1.0/256, x), "the noise is missing: add u before rescaling, y = (x + u)/256"},
-			wrong{scale(1.0/255, xu), "divide by 256, the number of levels, not 255: y must stay below 1 for x = 255, u → 1"},
-			wrong{xu, "rescale: y = (x + u)/256 lies in [0, 1)"},
-			wrong{add(scale(1.0/256, x), u), "divide the sum: y = (x + u)/256, not x/256 + u"})
+			grading.VecMistake(grading.Scale(1.0/256, x), "the noise is missing: add u before rescaling, y = (x + u)/256"),
+			grading.VecMistake(grading.Scale(1.0/255, xu), "divide by 256, the number of levels, not 255: y must stay below 1 for x = 255, u → 1"),
+			grading.VecMistake(xu, "rescale: y = (x + u)/256 lies in [0, 1)"),
+			grading.VecMistake(grading.Add(grading.Scale(1.0/256, x), u), "divide the sum: y = (x + u)/256, not x/256 + u"))
 
 		const once = "every one of the D values is scaled by 1/256: the log-det is −D·log 256, D = the values per example"
 		want := -d * log256
-		closeVec(c, "log|det ∂y/∂(x + u)| for D = 18 values per example", grading.Values(outs[1]), constant(batch, want), 1e-12,
+		c.CloseEach("log|det ∂y/∂(x + u)| for D = 18 values per example", grading.Values(outs[1]), grading.Fill(batch, want), 1e-12,
 			"log|det| of y = v/256 is Σ_i log(1/256) = −D·log 256",
-			wrong{constant(batch, -want), "the sign is flipped: dividing by 256 shrinks volume, so the log-det is negative, −D·log 256"},
-			wrong{constant(batch, -log256), once},
-			wrong{constant(batch, 0), "the log-det is not 0: rescaling by 1/256 shrinks every value, log-det −D·log 256"},
-			wrong{constant(batch, batch*want), "D counts the values of one example (H·W·C), not of the whole batch"},
-			wrong{constant(batch, want/ch), "D counts the channels too: D = H·W·C"},
-			wrong{constant(batch, -d*math.Log(255)), "the scale is 1/256, so the log-det is −D·log 256, not −D·log 255"},
-			wrong{constant(batch, -d*8), "use the natural log: −D·ln 256 (log-likelihoods are in nats), not −D·log₂ 256 = −8·D"})
+			grading.VecMistake(grading.Fill(batch, -want), "the sign is flipped: dividing by 256 shrinks volume, so the log-det is negative, −D·log 256"),
+			grading.VecMistake(grading.Fill(batch, -log256), once),
+			grading.VecMistake(grading.Fill(batch, 0), "the log-det is not 0: rescaling by 1/256 shrinks every value, log-det −D·log 256"),
+			grading.VecMistake(grading.Fill(batch, batch*want), "D counts the values of one example (H·W·C), not of the whole batch"),
+			grading.VecMistake(grading.Fill(batch, want/ch), "D counts the channels too: D = H·W·C"),
+			grading.VecMistake(grading.Fill(batch, -d*math.Log(255)), "the scale is 1/256, so the log-det is −D·log 256, not −D·log 255"),
+			grading.VecMistake(grading.Fill(batch, -d*8), "use the natural log: −D·ln 256 (log-likelihoods are in nats), not −D·log₂ 256 = −8·D"))
 	})
 }
 
@@ -52,13 +52,13 @@ func TestLogitPreprocessing(t *testing.T) {
 		const d = h * w * ch
 		const alpha = 0.1
 		layer := Logit{Alpha: alpha}
-		y := uniformValues(batch*d, 0.01, 0.99, 6)
+		y := grading.UniformValues(batch*d, 0.01, 0.99, 6)
 		y[0], y[1] = 0, 1 // the edges, which the squeeze keeps finite
-		p := mapVec(y, func(_ int, v float64) float64 { return alpha + (1-2*alpha)*v })
+		p := grading.Map(y, func(_ int, v float64) float64 { return alpha + (1-2*alpha)*v })
 		logit := func(v float64) float64 { return math.Log(v) - math.Log1p(-v) }
-		z := mapVec(p, func(_ int, v float64) float64 { return logit(v) })
+		z := grading.Map(p, func(_ int, v float64) float64 { return logit(v) })
 		perValue := func(p []float64, withAlpha bool) []float64 {
-			return mapVec(p, func(_ int, v float64) float64 {
+			return grading.Map(p, func(_ int, v float64) float64 {
 				t := -math.Log(v) - math.Log1p(-v)
 				if withAlpha {
 					t += math.Log(1 - 2*alpha)
@@ -66,25 +66,25 @@ func TestLogitPreprocessing(t *testing.T) {
 				return t
 			})
 		}
-		wantLD := perExample(perValue(p, true), batch)
+		wantLD := grading.PerExample(perValue(p, true), batch)
 
 		what := "Logit{Alpha: 0.1}.Forward on y of shape [2, 3, 3, 1]"
 		outs := grading.Exec(c, what, func(y *Node) (*Node, *Node) { return layer.Forward(nil, y) }, grading.Tensor(y, batch, h, w, ch))
-		checkShape(c, "the shape of z", outs[0], []int{batch, h, w, ch}, "z has the shape of y")
-		checkShape(c, "the shape of the forward log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
-		closeVec(c, "z = log p − log(1 − p), p = α + (1 − 2α)·y", grading.Values(outs[0]), z, 1e-10,
+		c.CheckShape("the shape of z", outs[0], []int{batch, h, w, ch}, "z has the shape of y")
+		c.CheckShape("the shape of the forward log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		c.CloseEach("z = log p − log(1 − p), p = α + (1 − 2α)·y", grading.Values(outs[0]), z, 1e-10,
 			"z = logit(p) = log p − log(1 − p) with p = α + (1 − 2α)·y",
-			wrong{scale(-1, z), "the logit is log p − log(1 − p), not log(1 − p) − log p"},
-			wrong{mapVec(y, func(_ int, v float64) float64 { return logit(v) }), "squeeze first: p = α + (1 − 2α)·y, then take the logit of p"},
-			wrong{mapVec(p, func(_ int, v float64) float64 { return math.Log(v) }), "z = log p − log(1 − p): the − log(1 − p) is missing"})
-		yNoAlpha := mapVec(y, func(_ int, v float64) float64 { return v })
-		closeVec(c, "the forward log-det Σ_i [log(1 − 2α) − log p_i − log(1 − p_i)]", grading.Values(outs[1]), wantLD, 1e-10,
+			grading.VecMistake(grading.Scale(-1, z), "the logit is log p − log(1 − p), not log(1 − p) − log p"),
+			grading.VecMistake(grading.Map(y, func(_ int, v float64) float64 { return logit(v) }), "squeeze first: p = α + (1 − 2α)·y, then take the logit of p"),
+			grading.VecMistake(grading.Map(p, func(_ int, v float64) float64 { return math.Log(v) }), "z = log p − log(1 − p): the − log(1 − p) is missing"))
+		yNoAlpha := grading.Map(y, func(_ int, v float64) float64 { return v })
+		c.CloseEach("the forward log-det Σ_i [log(1 − 2α) − log p_i − log(1 − p_i)]", grading.Values(outs[1]), wantLD, 1e-10,
 			"per value dz/dy = (1 − 2α)/(p(1 − p)); sum its log over each example's values",
-			wrong{scale(-1, wantLD), "the sign is flipped: the logit stretches [0, 1] onto the real line, log|dz/dy| = log(1 − 2α) − log p − log(1 − p) > 0"},
-			wrong{perExample(perValue(p, false), batch), "the log(1 − 2α) term is missing: the squeeze p = α + (1 − 2α)·y scales each value by 1 − 2α"},
-			wrong{add(wantLD, constant(batch, -(d-1)*math.Log(1-2*alpha))), "log(1 − 2α) counts once per value, not once per example"},
-			wrong{perExample(perValue(yNoAlpha, true), batch), "the log-det uses p = α + (1 − 2α)·y, not y"},
-			wrong{constant(batch, sum(wantLD)), "each example gets its own log-det: sum over its values, not over the batch"})
+			grading.VecMistake(grading.Scale(-1, wantLD), "the sign is flipped: the logit stretches [0, 1] onto the real line, log|dz/dy| = log(1 − 2α) − log p − log(1 − p) > 0"),
+			grading.VecMistake(grading.PerExample(perValue(p, false), batch), "the log(1 − 2α) term is missing: the squeeze p = α + (1 − 2α)·y scales each value by 1 − 2α"),
+			grading.VecMistake(grading.Add(wantLD, grading.Fill(batch, -(d-1)*math.Log(1-2*alpha))), "log(1 − 2α) counts once per value, not once per example"),
+			grading.VecMistake(grading.PerExample(perValue(yNoAlpha, true), batch), "the log-det uses p = α + (1 − 2α)·y, not y"),
+			grading.VecMistake(grading.Fill(batch, grading.Sum(wantLD)), "each example gets its own log-det: sum over its values, not over the batch"))
 		if c.Failed() {
 			return
 		}
@@ -96,17 +96,17 @@ func TestLogitPreprocessing(t *testing.T) {
 
 		what = "Logit{Alpha: 0.1}.Inverse on z = Forward(y)"
 		outs = grading.Exec(c, what, func(z *Node) (*Node, *Node) { return layer.Inverse(nil, z) }, grading.Tensor(z, batch, h, w, ch))
-		checkShape(c, "the shape of Inverse's y", outs[0], []int{batch, h, w, ch}, "y has the shape of z")
-		checkShape(c, "the shape of the inverse log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
-		closeVec(c, "Inverse(Forward(y)) = y", grading.Values(outs[0]), y, 1e-9,
+		c.CheckShape("the shape of Inverse's y", outs[0], []int{batch, h, w, ch}, "y has the shape of z")
+		c.CheckShape("the shape of the inverse log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		c.CloseEach("Inverse(Forward(y)) = y", grading.Values(outs[0]), y, 1e-9,
 			"y = (sigmoid(z) − α)/(1 − 2α)",
-			wrong{p, "sigmoid(z) gives p: undo the squeeze too, y = (sigmoid(z) − α)/(1 − 2α)"},
-			wrong{mapVec(p, func(_ int, v float64) float64 { return (v - alpha) * (1 - 2*alpha) }), "divide by 1 − 2α, do not multiply: y = (sigmoid(z) − α)/(1 − 2α)"},
-			wrong{mapVec(p, func(_ int, v float64) float64 { return v/(1-2*alpha) - alpha }), "subtract α first, then divide: y = (sigmoid(z) − α)/(1 − 2α)"})
-		closeVec(c, "the inverse log-det = −(forward log-det)", grading.Values(outs[1]), scale(-1, wantLD), 1e-9,
+			grading.VecMistake(p, "sigmoid(z) gives p: undo the squeeze too, y = (sigmoid(z) − α)/(1 − 2α)"),
+			grading.VecMistake(grading.Map(p, func(_ int, v float64) float64 { return (v - alpha) * (1 - 2*alpha) }), "divide by 1 − 2α, do not multiply: y = (sigmoid(z) − α)/(1 − 2α)"),
+			grading.VecMistake(grading.Map(p, func(_ int, v float64) float64 { return v/(1-2*alpha) - alpha }), "subtract α first, then divide: y = (sigmoid(z) − α)/(1 − 2α)"))
+		c.CloseEach("the inverse log-det = −(forward log-det)", grading.Values(outs[1]), grading.Scale(-1, wantLD), 1e-9,
 			"the inverse's Jacobian is the inverse matrix: log|dy/dz| = log p + log(1 − p) − log(1 − 2α), p = sigmoid(z)",
-			wrong{wantLD, "the inverse's log-det is minus the forward's: log p + log(1 − p) − log(1 − 2α)"},
-			wrong{scale(-1, perExample(perValue(p, false), batch)), "the inverse log-det misses −log(1 − 2α) per value (undoing the squeeze stretches by 1/(1 − 2α))"})
+			grading.VecMistake(wantLD, "the inverse's log-det is minus the forward's: log p + log(1 − p) − log(1 − 2α)"),
+			grading.VecMistake(grading.Scale(-1, grading.PerExample(perValue(p, false), batch)), "the inverse log-det misses −log(1 − 2α) per value (undoing the squeeze stretches by 1/(1 − 2α))"))
 		if c.Failed() {
 			return
 		}

@@ -83,7 +83,7 @@ func TestSqueeze2x2(t *testing.T) {
 			}
 			xT := grading.Tensor(x, dims...)
 			what := fmt.Sprintf("Squeeze2x2.Forward on images of shape %v", dims)
-			outs, err := tryExec(c, func(x *Node) (*Node, *Node) { return Squeeze2x2{}.Forward(nil, x) }, xT)
+			outs, err := grading.TryExec(c, func(x *Node) (*Node, *Node) { return Squeeze2x2{}.Forward(nil, x) }, xT)
 			if err != nil && h != w && !c.Failed() {
 				c.Fatalf("%s", grading.Explain(what, "[2 2 3 12]", "error: "+firstLine(err.Error()),
 					"it works on square images but not on H×W = 4×6: height and width are mixed up (take h and w from x's shape and use each in its place)"))
@@ -95,18 +95,18 @@ func TestSqueeze2x2(t *testing.T) {
 				y, _ := flowlib.NewSqueeze2x2().Forward(scope, x)
 				return []*Node{y}
 			}, xT)[0]
-			checkShape(c, what+": the shape of y", outs[0], want.Shape().Dimensions,
+			c.CheckShape(what+": the shape of y", outs[0], want.Shape().Dimensions,
 				"squeezing [b, H, W, C] gives [b, H/2, W/2, 4C]")
-			checkShape(c, what+": the shape of the log-det", outs[1], []int{b},
+			c.CheckShape(what+": the shape of the log-det", outs[1], []int{b},
 				"the log-det is zeros of shape [batchSize], one per example")
-			var wrongs []wrong
+			var wrongs []grading.VecDiagnosis
 			for _, layout := range squeezeLayouts {
-				wrongs = append(wrongs, wrong{applyLayout(layout, x, b, h, w, ch, false), layout.name})
+				wrongs = append(wrongs, grading.VecMistake(applyLayout(layout, x, b, h, w, ch, false), layout.name))
 			}
-			closeVec(c, what+": y compared with flowlib.Squeeze2x2 (x holds 0, 1, 2, … in row-major order)",
+			c.CloseEach(what+": y compared with flowlib.Squeeze2x2 (x holds 0, 1, 2, … in row-major order)",
 				grading.Values(outs[0]), grading.Values(want), 0,
 				"output pixel (i, j), channel (2·dy + dx)·C + c must hold channel c of input pixel (2i + dy, 2j + dx)", wrongs...)
-			closeVec(c, what+": the log-det", grading.Values(outs[1]), constant(b, 0), 0,
+			c.CloseEach(what+": the log-det", grading.Values(outs[1]), grading.Fill(b, 0), 0,
 				"a squeeze only moves values: its log-det is 0 for every example")
 			if c.Failed() {
 				return
@@ -116,7 +116,7 @@ func TestSqueeze2x2(t *testing.T) {
 			y := grading.Values(want)
 			sq := want.Shape().Dimensions
 			what = fmt.Sprintf("Squeeze2x2.Inverse on latents of shape %v", sq)
-			outs, err = tryExec(c, func(y *Node) (*Node, *Node) { return Squeeze2x2{}.Inverse(nil, y) }, grading.Tensor(y, sq...))
+			outs, err = grading.TryExec(c, func(y *Node) (*Node, *Node) { return Squeeze2x2{}.Inverse(nil, y) }, grading.Tensor(y, sq...))
 			if err != nil && h != w {
 				c.Fatalf("%s", grading.Explain(what, fmt.Sprint(dims), "error: "+firstLine(err.Error()),
 					"it works on square images but not on 4×6 ones: height and width are mixed up (take them from y's shape and use each in its place)"))
@@ -124,16 +124,16 @@ func TestSqueeze2x2(t *testing.T) {
 			if err != nil {
 				outs = grading.Exec(c, what, func(y *Node) (*Node, *Node) { return Squeeze2x2{}.Inverse(nil, y) }, grading.Tensor(y, sq...))
 			}
-			checkShape(c, what+": the shape of x", outs[0], dims, "unsqueezing [b, H, W, 4C] gives [b, 2H, 2W, C]")
-			checkShape(c, what+": the shape of the log-det", outs[1], []int{b},
+			c.CheckShape(what+": the shape of x", outs[0], dims, "unsqueezing [b, H, W, 4C] gives [b, 2H, 2W, C]")
+			c.CheckShape(what+": the shape of the log-det", outs[1], []int{b},
 				"the log-det is zeros of shape [batchSize], one per example")
 			wrongs = wrongs[:0]
 			for _, layout := range squeezeLayouts {
-				wrongs = append(wrongs, wrong{applyLayout(layout, y, b, h, w, ch, true), "Inverse: " + layout.name})
+				wrongs = append(wrongs, grading.VecMistake(applyLayout(layout, y, b, h, w, ch, true), "Inverse: "+layout.name))
 			}
-			closeVec(c, what+": Inverse(flowlib's squeeze of x) = x", grading.Values(outs[0]), x, 0,
+			c.CloseEach(what+": Inverse(flowlib's squeeze of x) = x", grading.Values(outs[0]), x, 0,
 				"Inverse must put channel (2·dy + dx)·C + c of pixel (i, j) back at channel c of pixel (2i + dy, 2j + dx)", wrongs...)
-			closeVec(c, what+": the log-det", grading.Values(outs[1]), constant(b, 0), 0,
+			c.CloseEach(what+": the log-det", grading.Values(outs[1]), grading.Fill(b, 0), 0,
 				"a squeeze only moves values: its log-det is 0 for every example")
 			if c.Failed() {
 				return

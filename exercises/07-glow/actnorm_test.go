@@ -47,41 +47,41 @@ func TestActNormInit(t *testing.T) {
 		outs := grading.Exec(c, "ActNormInit on a batch of shape [4, 3, 3, 2]",
 			func(x *Node) (*Node, *Node) { return ActNormInit(x) }, grading.Tensor(x, batch, h, w, ch))
 		shapeHint := "one value per channel, shape [C]: reduce over every axis but the last (0, 1 and 2 for images)"
-		checkShape(c, "the shape of scale", outs[0], []int{ch}, shapeHint)
-		checkShape(c, "the shape of bias", outs[1], []int{ch}, shapeHint)
+		c.CheckShape("the shape of scale", outs[0], []int{ch}, shapeHint)
+		c.CheckShape("the shape of bias", outs[1], []int{ch}, shapeHint)
 		scaleV, biasV := grading.Values(outs[0]), grading.Values(outs[1])
 
-		inv := func(v []float64) []float64 { return mapVec(v, func(_ int, s float64) float64 { return 1 / s }) }
+		inv := func(v []float64) []float64 { return grading.Map(v, func(_ int, s float64) float64 { return 1 / s }) }
 		wantScale := inv(std)
-		wantBias := mapVec(mean, func(c int, m float64) float64 { return -m / std[c] })
+		wantBias := grading.Map(mean, func(c int, m float64) float64 { return -m / std[c] })
 		const tol = 1e-6
 		hint := "scale_c = 1/std_c and bias_c = −mean_c/std_c, with the statistics of channel c over the batch and every pixel"
 		switch {
-		case matches(scaleV, std, tol):
+		case grading.AllNear(scaleV, std, tol):
 			hint = "the scale is the standard deviation: it must be 1/std_c, which divides the spread away"
-		case matches(scaleV, inv(mapVec(std, func(_ int, s float64) float64 { return s * s })), tol):
+		case grading.AllNear(scaleV, inv(grading.Map(std, func(_ int, s float64) float64 { return s * s })), tol):
 			hint = "the scale is 1/variance: take the square root, scale_c = 1/std_c"
-		case matches(scaleV, inv(sampleStd), tol):
+		case grading.AllNear(scaleV, inv(sampleStd), tol):
 			hint = "that is the sample standard deviation (divided by N − 1): use the population one, divided by N, so the output has std exactly 1"
-		case matches(scaleV, scale(-1, wantScale), tol):
+		case grading.AllNear(scaleV, grading.Scale(-1, wantScale), tol):
 			hint = "the scale is negative: scale_c = +1/std_c"
-		case matches(scaleV, constant(ch, 1/allStd[0]), tol):
+		case grading.AllNear(scaleV, grading.Fill(ch, 1/allStd[0]), tol):
 			hint = "the statistics are over all channels together: compute them per channel (reduce every axis but the last)"
-		case matches(scaleV, wantScale, tol) && matches(biasV, scale(-1, mean), tol):
+		case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, grading.Scale(-1, mean), tol):
 			hint = "bias = −mean: the bias is added after scaling, so it must be −mean_c·scale_c = −mean_c/std_c"
-		case matches(scaleV, wantScale, tol) && matches(biasV, scale(-1, wantBias), tol):
+		case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, grading.Scale(-1, wantBias), tol):
 			hint = "the bias has the wrong sign: bias_c = −mean_c/std_c"
-		case matches(scaleV, wantScale, tol) && matches(biasV, mean, tol):
+		case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, mean, tol):
 			hint = "the bias is the mean: it must be −mean_c/std_c, so that scale·x + bias = (x − mean)/std"
 		}
 
 		// The property the initialisation is for: on this batch, y = scale·x + bias is normalised per channel.
-		y := mapVec(x, func(i int, v float64) float64 { return scaleV[i%ch]*v + biasV[i%ch] })
+		y := grading.Map(x, func(i int, v float64) float64 { return scaleV[i%ch]*v + biasV[i%ch] })
 		yMean, yStd, _ := channelStats(y, ch)
-		_ = closeVec(c, "the per-channel mean of y = scale·x + bias on the batch", yMean, constant(ch, 0), tol, hint) &&
-			closeVec(c, "the per-channel standard deviation of y = scale·x + bias on the batch", yStd, constant(ch, 1), tol, hint) &&
-			closeVec(c, "scale = 1/std per channel", scaleV, wantScale, tol, hint) &&
-			closeVec(c, "bias = −mean/std per channel", biasV, wantBias, tol, hint)
+		_ = c.CloseEach("the per-channel mean of y = scale·x + bias on the batch", yMean, grading.Fill(ch, 0), tol, hint) &&
+			c.CloseEach("the per-channel standard deviation of y = scale·x + bias on the batch", yStd, grading.Fill(ch, 1), tol, hint) &&
+			c.CloseEach("scale = 1/std per channel", scaleV, wantScale, tol, hint) &&
+			c.CloseEach("bias = −mean/std per channel", biasV, wantBias, tol, hint)
 	})
 }
 
@@ -97,7 +97,7 @@ func TestActNormLayer(t *testing.T) {
 			_, err := store.CreateVariable("/"+name, grading.Tensor(v, ch))
 			c.NoError(err, "setting ActNorm's variables", "the grader could not create the variables")
 		}
-		x := uniformValues(batch*h*w*ch, -2, 2, 9)
+		x := grading.UniformValues(batch*h*w*ch, -2, 2, 9)
 		xT := grading.Tensor(x, batch, h, w, ch)
 		sumLog := 0.0
 		for _, s := range scaleV {
@@ -105,30 +105,30 @@ func TestActNormLayer(t *testing.T) {
 		}
 		wantLD := pixels * sumLog
 
-		outs := execModel(c, "ActNorm.Forward on x of shape [2, 3, 2, 3], scale = [1.5, −0.7, 0.4], bias = [0.3, −1.2, 0.5]", store,
+		outs := grading.ExecModel(c, "ActNorm.Forward on x of shape [2, 3, 2, 3], scale = [1.5, −0.7, 0.4], bias = [0.3, −1.2, 0.5]", store,
 			func(scope *model.Scope, x *Node) []*Node { y, ld := layer.Forward(scope, x); return []*Node{y, ld} }, xT)
-		checkShape(c, "the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
-		checkShape(c, "the shape of the forward log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		c.CheckShape("the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
+		c.CheckShape("the shape of the forward log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
 		per := func(f func(v, s, b float64) float64, v []float64) []float64 {
-			return mapVec(v, func(i int, v float64) float64 { return f(v, scaleV[i%ch], biasV[i%ch]) })
+			return grading.Map(v, func(i int, v float64) float64 { return f(v, scaleV[i%ch], biasV[i%ch]) })
 		}
-		closeVec(c, "y = scale_c·x + bias_c", grading.Values(outs[0]), per(func(v, s, b float64) float64 { return s*v + b }, x), 1e-12,
+		c.CloseEach("y = scale_c·x + bias_c", grading.Values(outs[0]), per(func(v, s, b float64) float64 { return s*v + b }, x), 1e-12,
 			"y = scale_c·x + bias_c for channel c (the last axis)",
-			wrong{per(func(v, s, b float64) float64 { return s * (v + b) }, x), "the bias is added after scaling: y = scale·x + bias, not scale·(x + bias)"},
-			wrong{per(func(v, s, b float64) float64 { return (v - b) / s }, x), "that is the inverse map: Forward is y = scale·x + bias"},
-			wrong{per(func(v, s, b float64) float64 { return s * v }, x), "the bias is missing: y = scale·x + bias"})
+			grading.VecMistake(per(func(v, s, b float64) float64 { return s * (v + b) }, x), "the bias is added after scaling: y = scale·x + bias, not scale·(x + bias)"),
+			grading.VecMistake(per(func(v, s, b float64) float64 { return (v - b) / s }, x), "that is the inverse map: Forward is y = scale·x + bias"),
+			grading.VecMistake(per(func(v, s, b float64) float64 { return s * v }, x), "the bias is missing: y = scale·x + bias"))
 		ld := grading.Values(outs[1])
 		if math.IsNaN(ld[0]) {
 			c.Fatalf("%s", grading.Explain("the forward log-det with a negative scale (−0.7)", fmt.Sprintf("%.6g", wantLD), "NaN",
 				"log of a negative scale: the log-det is H·W·Σ_c log|scale_c|, with the absolute value"))
 		}
-		closeVec(c, "the forward log-det H·W·Σ_c log|scale_c| (H·W = 6)", ld, constant(batch, wantLD), 1e-10,
+		c.CloseEach("the forward log-det H·W·Σ_c log|scale_c| (H·W = 6)", ld, grading.Fill(batch, wantLD), 1e-10,
 			"log|det| = H·W·Σ_c log|scale_c|: every pixel scales its C channels",
-			wrong{constant(batch, sumLog), "the H·W factor is missing: every one of the H·W pixels scales its channels, so the log-det is H·W·Σ_c log|scale_c|"},
-			wrong{constant(batch, -wantLD), "the sign is flipped: Forward multiplies by scale, log-det +H·W·Σ log|scale|"},
-			wrong{constant(batch, batch*wantLD), "the log-det is per example: do not multiply by the batch size"},
-			wrong{constant(batch, ch*wantLD), "count the pixels, H·W, not the values H·W·C: Σ_c already covers the channels"},
-			wrong{constant(batch, pixels*sum(scaleV)), "take the log: H·W·Σ_c log|scale_c|, not the sum of the scales"})
+			grading.VecMistake(grading.Fill(batch, sumLog), "the H·W factor is missing: every one of the H·W pixels scales its channels, so the log-det is H·W·Σ_c log|scale_c|"),
+			grading.VecMistake(grading.Fill(batch, -wantLD), "the sign is flipped: Forward multiplies by scale, log-det +H·W·Σ log|scale|"),
+			grading.VecMistake(grading.Fill(batch, batch*wantLD), "the log-det is per example: do not multiply by the batch size"),
+			grading.VecMistake(grading.Fill(batch, ch*wantLD), "count the pixels, H·W, not the values H·W·C: Σ_c already covers the channels"),
+			grading.VecMistake(grading.Fill(batch, pixels*grading.Sum(scaleV)), "take the log: H·W·Σ_c log|scale_c|, not the sum of the scales"))
 		if c.Failed() {
 			return
 		}
@@ -139,20 +139,20 @@ func TestActNormLayer(t *testing.T) {
 			"the log-det does not match the Jacobian: H·W·Σ_c log|scale_c|")
 
 		yRef := per(func(v, s, b float64) float64 { return s*v + b }, x)
-		outs = execModel(c, "ActNorm.Inverse on y = Forward(x)", store,
+		outs = grading.ExecModel(c, "ActNorm.Inverse on y = Forward(x)", store,
 			func(scope *model.Scope, y *Node) []*Node { x, ld := layer.Inverse(scope, y); return []*Node{x, ld} },
 			grading.Tensor(yRef, batch, h, w, ch))
-		checkShape(c, "the shape of Inverse's x", outs[0], []int{batch, h, w, ch}, "x has the shape of y")
-		checkShape(c, "the shape of the inverse log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
-		closeVec(c, "Inverse(Forward(x)) = x", grading.Values(outs[0]), x, 1e-10,
+		c.CheckShape("the shape of Inverse's x", outs[0], []int{batch, h, w, ch}, "x has the shape of y")
+		c.CheckShape("the shape of the inverse log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		c.CloseEach("Inverse(Forward(x)) = x", grading.Values(outs[0]), x, 1e-10,
 			"x = (y − bias_c)/scale_c",
-			wrong{per(func(v, s, b float64) float64 { return v/s - b }, yRef), "subtract the bias before dividing: x = (y − bias)/scale"},
-			wrong{per(func(v, s, b float64) float64 { return (v - b) * s }, yRef), "divide by the scale: x = (y − bias)/scale"},
-			wrong{yRef, "Inverse returns y unchanged: undo Forward, x = (y − bias)/scale"})
-		closeVec(c, "the inverse log-det = −(forward log-det)", grading.Values(outs[1]), constant(batch, -wantLD), 1e-10,
+			grading.VecMistake(per(func(v, s, b float64) float64 { return v/s - b }, yRef), "subtract the bias before dividing: x = (y − bias)/scale"),
+			grading.VecMistake(per(func(v, s, b float64) float64 { return (v - b) * s }, yRef), "divide by the scale: x = (y − bias)/scale"),
+			grading.VecMistake(yRef, "Inverse returns y unchanged: undo Forward, x = (y − bias)/scale"))
+		c.CloseEach("the inverse log-det = −(forward log-det)", grading.Values(outs[1]), grading.Fill(batch, -wantLD), 1e-10,
 			"the inverse divides by scale: its log-det is −H·W·Σ_c log|scale_c|",
-			wrong{constant(batch, wantLD), "the inverse's log-det is minus the forward's: −H·W·Σ_c log|scale_c|"},
-			wrong{constant(batch, -sumLog), "the H·W factor is missing in the inverse log-det"})
+			grading.VecMistake(grading.Fill(batch, wantLD), "the inverse's log-det is minus the forward's: −H·W·Σ_c log|scale_c|"),
+			grading.VecMistake(grading.Fill(batch, -sumLog), "the H·W factor is missing in the inverse log-det"))
 		if c.Failed() {
 			return
 		}

@@ -29,7 +29,7 @@ func TestConv1x1(t *testing.T) {
 		wm := [][]float64{{0.1, 0.8, 0.4}, {1.2, 0.3, -0.5}, {-0.7, 0.2, 1.5}}
 		logAbsDetW := flowcheck.LogAbsDet(wm)
 		det := 0.1*(0.3*1.5+0.5*0.2) - 0.8*(1.2*1.5-0.5*0.7) + 0.4*(1.2*0.2+0.3*0.7)
-		x := uniformValues(batch*h*w*ch, -2, 2, 21)
+		x := grading.UniformValues(batch*h*w*ch, -2, 2, 21)
 		xT := grading.Tensor(x, batch, h, w, ch)
 
 		conv, err := flowlib.NewInvertible1x1Conv(ch, 1).WithInitialMatrix(wm)
@@ -41,8 +41,8 @@ func TestConv1x1(t *testing.T) {
 
 		what := "Conv1x1(x, W) on x of shape [2, 3, 2, 3], W = [[0.1 0.8 0.4] [1.2 0.3 −0.5] [−0.7 0.2 1.5]]"
 		outs := grading.Exec(c, what, func(x *Node) (*Node, *Node) { return Conv1x1(x, wm) }, xT)
-		checkShape(c, "the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
-		checkShape(c, "the shape of the log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
+		c.CheckShape("the shape of y", outs[0], []int{batch, h, w, ch}, "y has the shape of x")
+		c.CheckShape("the shape of the log-det", outs[1], []int{batch}, "the log-det has one value per example, [batchSize]")
 		mix := func(m [][]float64) []float64 {
 			out := make([]float64, len(x))
 			for p := 0; p < len(x); p += ch {
@@ -54,23 +54,23 @@ func TestConv1x1(t *testing.T) {
 			}
 			return out
 		}
-		closeVec(c, "y compared with flowlib.Invertible1x1Conv's Forward for the same W", grading.Values(outs[0]), grading.Values(ref[0]), 1e-12,
+		c.CloseEach("y compared with flowlib.Invertible1x1Conv's Forward for the same W", grading.Values(outs[0]), grading.Values(ref[0]), 1e-12,
 			"y[b, i, j, c] = Σ_k W[c][k]·x[b, i, j, k]: W times each pixel's channel vector",
-			wrong{mix(transpose(wm)), "that multiplies by Wᵀ (x·W): y_c = Σ_k W[c][k]·x_k, so contract x's channels with W's second index (\"bhwk,ck->bhwc\")"})
+			grading.VecMistake(mix(grading.Transpose(wm)), "that multiplies by Wᵀ (x·W): y_c = Σ_k W[c][k]·x_k, so contract x's channels with W's second index (\"bhwk,ck->bhwc\")"))
 		want := pixels * logAbsDetW
 		ld := grading.Values(outs[1])
 		if math.IsNaN(ld[0]) {
 			c.Fatalf("%s", grading.Explain("the log-det for a W with det W < 0", "6·log|det W|", "NaN",
 				"log of a negative determinant: the log-det uses log|det W|, with the absolute value"))
 		}
-		closeVec(c, "the log-det H·W_img·log|det W| (H·W_img = 6)", ld, constant(batch, want), 1e-10,
+		c.CloseEach("the log-det H·W_img·log|det W| (H·W_img = 6)", ld, grading.Fill(batch, want), 1e-10,
 			"the Jacobian is block diagonal with one W per pixel: log|det| = H·W_img·log|det W|",
-			wrong{constant(batch, logAbsDetW), "the pixel count is missing: each of the H·W_img pixels is multiplied by W, so the log-det is H·W_img·log|det W|"},
-			wrong{constant(batch, ch*want), "count the pixels H·W_img, not the values H·W_img·C: log|det W| already covers the channels"},
-			wrong{constant(batch, -want), "the sign is flipped: Forward multiplies by W, log-det +H·W_img·log|det W|"},
-			wrong{constant(batch, batch*want), "the log-det is per example: do not multiply by the batch size"},
-			wrong{constant(batch, pixels*det), "take the log: H·W_img·log|det W|, not the determinant itself"},
-			wrong{constant(batch, pixels*math.Abs(det)), "take the log: H·W_img·log|det W|, not |det W|"})
+			grading.VecMistake(grading.Fill(batch, logAbsDetW), "the pixel count is missing: each of the H·W_img pixels is multiplied by W, so the log-det is H·W_img·log|det W|"),
+			grading.VecMistake(grading.Fill(batch, ch*want), "count the pixels H·W_img, not the values H·W_img·C: log|det W| already covers the channels"),
+			grading.VecMistake(grading.Fill(batch, -want), "the sign is flipped: Forward multiplies by W, log-det +H·W_img·log|det W|"),
+			grading.VecMistake(grading.Fill(batch, batch*want), "the log-det is per example: do not multiply by the batch size"),
+			grading.VecMistake(grading.Fill(batch, pixels*det), "take the log: H·W_img·log|det W|, not the determinant itself"),
+			grading.VecMistake(grading.Fill(batch, pixels*math.Abs(det)), "take the log: H·W_img·log|det W|, not |det W|"))
 		if c.Failed() {
 			return
 		}

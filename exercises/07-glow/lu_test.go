@@ -22,7 +22,7 @@ func luParts(s []float64, seed uint64) (p, lower, upper [][]float64) {
 	for i, src := range perm {
 		p[src][i] = 1
 	}
-	return p, rows(uniformValues(n*n, -1, 1, seed), n), rows(uniformValues(n*n, -1, 1, seed+1), n)
+	return p, rows(grading.UniformValues(n*n, -1, 1, seed), n), rows(grading.UniformValues(n*n, -1, 1, seed+1), n)
 }
 
 // triangles returns the unit lower triangular L and the strictly upper
@@ -67,17 +67,17 @@ func TestLUMatrix(t *testing.T) {
 			fullU[i][i] = s[i]
 		}
 		want := mul(p, mul(l, ud))
-		closeVec(c, what+": W = P·L·(U + diag s)", matrixValues(got), matrixValues(want), 1e-12,
+		c.CloseEach(what+": W = P·L·(U + diag s)", grading.Flatten(got), grading.Flatten(want), 1e-12,
 			"W = P·L·(U + diag s): L has ones on its diagonal and lower[i][j] below it, U has upper[i][j] above its diagonal",
-			wrong{matrixValues(mul(p, mul(lower, ud))), "L is unit lower triangular: take lower[i][j] only below the diagonal (j < i), put 1 on the diagonal and 0 above"},
-			wrong{matrixValues(mul(p, mul(strictL, ud))), "L has ones on its diagonal (unit lower triangular): L = I + (the strict lower part)"},
-			wrong{matrixValues(mul(p, mul(l, fullU))), "U is strictly upper triangular: take upper[i][j] only above the diagonal (j > i), 0 below"},
-			wrong{matrixValues(mul(p, mul(l, u))), "the diagonal s is missing: the last factor is U + diag(s)"},
-			wrong{matrixValues(mul(p, mul(l, addM(upper, d)))), "U is strictly upper triangular: ignore upper's entries on and below the diagonal"},
-			wrong{matrixValues(mul(l, ud)), "P is missing: W = P·L·(U + diag s)"},
-			wrong{matrixValues(mul(transpose(p), mul(l, ud))), "use P as given, W = P·L·(U + diag s), not its transpose"},
-			wrong{matrixValues(mul(p, mul(ud, l))), "the order of the factors matters: W = P·L·(U + diag s), L before U"},
-			wrong{matrixValues(mul(mul(l, ud), p)), "P multiplies from the left: W = P·L·(U + diag s)"})
+			grading.VecMistake(grading.Flatten(mul(p, mul(lower, ud))), "L is unit lower triangular: take lower[i][j] only below the diagonal (j < i), put 1 on the diagonal and 0 above"),
+			grading.VecMistake(grading.Flatten(mul(p, mul(strictL, ud))), "L has ones on its diagonal (unit lower triangular): L = I + (the strict lower part)"),
+			grading.VecMistake(grading.Flatten(mul(p, mul(l, fullU))), "U is strictly upper triangular: take upper[i][j] only above the diagonal (j > i), 0 below"),
+			grading.VecMistake(grading.Flatten(mul(p, mul(l, u))), "the diagonal s is missing: the last factor is U + diag(s)"),
+			grading.VecMistake(grading.Flatten(mul(p, mul(l, addM(upper, d)))), "U is strictly upper triangular: ignore upper's entries on and below the diagonal"),
+			grading.VecMistake(grading.Flatten(mul(l, ud)), "P is missing: W = P·L·(U + diag s)"),
+			grading.VecMistake(grading.Flatten(mul(grading.Transpose(p), mul(l, ud))), "use P as given, W = P·L·(U + diag s), not its transpose"),
+			grading.VecMistake(grading.Flatten(mul(p, mul(ud, l))), "the order of the factors matters: W = P·L·(U + diag s), L before U"),
+			grading.VecMistake(grading.Flatten(mul(mul(l, ud), p)), "P multiplies from the left: W = P·L·(U + diag s)"))
 		if c.Failed() {
 			return
 		}
@@ -150,7 +150,7 @@ func TestTriangularInverse(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		for _, n := range []int{3, 2, 4, 5, 8, 9, 1} {
 			for _, side := range []string{"lower", "upper"} {
-				strict := rows(uniformValues(n*n, -1, 1, uint64(100*n+len(side))), n)
+				strict := rows(grading.UniformValues(n*n, -1, 1, uint64(100*n+len(side))), n)
 				for i := range n {
 					for j := range n {
 						if (side == "lower" && j >= i) || (side == "upper" && j <= i) {
@@ -159,24 +159,24 @@ func TestTriangularInverse(t *testing.T) {
 					}
 				}
 				what := fmt.Sprintf("TriangularInverse(N) for a strictly %s triangular %d×%d N", side, n, n)
-				outs := grading.Exec(c, what, TriangularInverse, grading.Tensor(matrixValues(strict), n, n))
-				checkShape(c, what+": the shape of the result", outs[0], []int{n, n}, "(I + N)⁻¹ has N's shape")
+				outs := grading.Exec(c, what, TriangularInverse, grading.Tensor(grading.Flatten(strict), n, n))
+				c.CheckShape(what+": the shape of the result", outs[0], []int{n, n}, "(I + N)⁻¹ has N's shape")
 				factors := 0
 				for 1<<factors < n {
 					factors++
 				}
 				minusN := scaleM(-1, strict)
 				want := seriesInverse(minusN, n)
-				var mistakes []wrong
+				var mistakes []grading.VecDiagnosis
 				if factors > 0 {
-					mistakes = append(mistakes, wrong{matrixValues(productInverse(minusN, factors-1)),
-						"the product stops one factor short: keep multiplying by (I + N^(2^j)) until 2^(j+1) ≥ C (⌈log₂ C⌉ factors)"})
+					mistakes = append(mistakes, grading.VecMistake(grading.Flatten(productInverse(minusN, factors-1)),
+						"the product stops one factor short: keep multiplying by (I + N^(2^j)) until 2^(j+1) ≥ C (⌈log₂ C⌉ factors)"))
 				}
 				mistakes = append(mistakes,
-					wrong{matrixValues(productInverse(strict, factors)), "that is (I − N)⁻¹: the factors use M = −N, (I − N)(I + N²)(I + N⁴)···"},
-					wrong{matrixValues(seriesInverse(minusN, n-1)), "the series stops one power short: it needs every power of −N up to N^(C−1)"})
-				mistakes = append(mistakes, wrong{matrixValues(identity(n)), "the result is the identity: (I + N)⁻¹ = (I − N)(I + N²)···"})
-				if !closeVec(c, what+": compared with Σ_k (−N)^k", grading.Values(outs[0]), matrixValues(want), 1e-10,
+					grading.VecMistake(grading.Flatten(productInverse(strict, factors)), "that is (I − N)⁻¹: the factors use M = −N, (I − N)(I + N²)(I + N⁴)···"),
+					grading.VecMistake(grading.Flatten(seriesInverse(minusN, n-1)), "the series stops one power short: it needs every power of −N up to N^(C−1)"))
+				mistakes = append(mistakes, grading.VecMistake(grading.Flatten(identity(n)), "the result is the identity: (I + N)⁻¹ = (I − N)(I + N²)···"))
+				if !c.CloseEach(what+": compared with Σ_k (−N)^k", grading.Values(outs[0]), grading.Flatten(want), 1e-10,
 					"(I + N)⁻¹ = (I − N)(I + N²)(I + N⁴)···(I + N^(2^k)) with 2^(k+1) ≥ C: check the loop's bounds", mistakes...) {
 					return
 				}

@@ -42,46 +42,46 @@ func TestTemperatureSampling(t *testing.T) {
 		means := map[float64]float64{}
 		for _, temp := range []float64{0.5, 0.7, 1} {
 			what := fmt.Sprintf("SampleAtTemperature at T = %g, %d samples of a 4-dimensional RealNVP", temp, n)
-			outs := execModel(c, what, store, func(scope *model.Scope, eps *Node) []*Node {
+			outs := grading.ExecModel(c, what, store, func(scope *model.Scope, eps *Node) []*Node {
 				x, logProb := SampleAtTemperature(scope, flow, eps, temp)
 				return []*Node{x, logProb}
 			}, eps)
-			checkShape(c, what+": the shape of x", outs[0], []int{n, dim}, "x has the shape of eps, [n, event...]")
-			checkShape(c, what+": the shape of log p(x)", outs[1], []int{n}, "one log-likelihood per sample, [n]")
+			c.CheckShape(what+": the shape of x", outs[0], []int{n, dim}, "x has the shape of eps, [n, event...]")
+			c.CheckShape(what+": the shape of log p(x)", outs[1], []int{n}, "one log-likelihood per sample, [n]")
 			x, logPz, logPeps, ldInv := reference(temp)
 			xOne, _, _, _ := reference(1)
 			xSq, _, _, _ := reference(temp * temp)
 			xDiv, _, _, _ := reference(1 / temp)
 			xHint := "z = T·eps, then x = f⁻¹(z) with flow.Inverse"
-			var xWrongs []wrong
+			var xWrongs []grading.VecDiagnosis
 			if temp != 1 {
-				xWrongs = []wrong{
-					{xOne, "the temperature is ignored: scale the noise, z = T·eps"},
-					{xSq, "T scales the standard deviation, not the variance: z = T·eps, not T²·eps"},
-					{xDiv, "multiply the noise by T, do not divide: z = T·eps"},
+				xWrongs = []grading.VecDiagnosis{
+					grading.VecMistake(xOne, "the temperature is ignored: scale the noise, z = T·eps"),
+					grading.VecMistake(xSq, "T scales the standard deviation, not the variance: z = T·eps, not T²·eps"),
+					grading.VecMistake(xDiv, "multiply the noise by T, do not divide: z = T·eps"),
 				}
 			}
-			if !closeVec(c, what+": the samples x = f⁻¹(T·eps)", grading.Values(outs[0]), x, 1e-9, xHint, xWrongs...) {
+			if !c.CloseEach(what+": the samples x = f⁻¹(T·eps)", grading.Values(outs[0]), x, 1e-9, xHint, xWrongs...) {
 				return
 			}
 			d := float64(dim)
-			want := add(logPz, scale(-1, ldInv))
+			want := grading.Add(logPz, grading.Scale(-1, ldInv))
 			// log p_T(x) uses log N(z; 0, T²I) = log N(eps; 0, I) − D·log T.
-			logPT := add(logPeps, constant(n, -d*math.Log(temp)), scale(-1, ldInv))
-			lpWrongs := []wrong{
-				{add(logPz, ldInv), "the inverse's log-det is subtracted: log p(x) = log p_Z(z) − log|det ∂f⁻¹/∂z| (it equals + log|det ∂f/∂x|)"},
-				{logPz, "the log-det is missing: log p(x) = log p_Z(z) − log|det ∂f⁻¹/∂z|"},
+			logPT := grading.Add(logPeps, grading.Fill(n, -d*math.Log(temp)), grading.Scale(-1, ldInv))
+			lpWrongs := []grading.VecDiagnosis{
+				grading.VecMistake(grading.Add(logPz, ldInv), "the inverse's log-det is subtracted: log p(x) = log p_Z(z) − log|det ∂f⁻¹/∂z| (it equals + log|det ∂f/∂x|)"),
+				grading.VecMistake(logPz, "the log-det is missing: log p(x) = log p_Z(z) − log|det ∂f⁻¹/∂z|"),
 			}
 			if temp != 1 {
 				lpWrongs = append(lpWrongs,
-					wrong{logPT, "that is log p_T(x), the density the samples come from: the task asks for the model's own log p(x), the base at T = 1"},
-					wrong{add(logPeps, scale(-1, ldInv)), "evaluate the base density at z = T·eps, not at eps"})
+					grading.VecMistake(logPT, "that is log p_T(x), the density the samples come from: the task asks for the model's own log p(x), the base at T = 1"),
+					grading.VecMistake(grading.Add(logPeps, grading.Scale(-1, ldInv)), "evaluate the base density at z = T·eps, not at eps"))
 			}
-			if !closeVec(c, what+": log p(x) under the model", grading.Values(outs[1]), want, 1e-9,
+			if !c.CloseEach(what+": log p(x) under the model", grading.Values(outs[1]), want, 1e-9,
 				"log p(x) = log p_Z(z) − log|det ∂f⁻¹/∂z|, with z = T·eps and the log-det from flow.Inverse", lpWrongs...) {
 				return
 			}
-			means[temp] = sum(want) / n
+			means[temp] = grading.Sum(want) / n
 		}
 		c.Logf("mean log p(x) of the samples: T = 0.5: %.3f, T = 0.7: %.3f, T = 1: %.3f nats (lower T, more likely samples)",
 			means[0.5], means[0.7], means[1])

@@ -105,7 +105,7 @@ func (c *C) panicked(r any) {
 	if strings.Contains(msg, "nil") {
 		hint = "a nil value reached code that needed one: is a function still the stub that returns nil? Write its body (see its doc comment)"
 	}
-	c.Errorf("checking: the code runs without panicking\ngot:      panic: %s\nhint:     %s\n%s", firstLines(msg, 6), hint, exerciseFrames(string(debug.Stack())))
+	c.Errorf("checking: the code runs without panicking\ngot:      panic: %s\nhint:     %s\n%s", FirstLines(msg, 6), hint, exerciseFrames(string(debug.Stack())))
 }
 
 // exerciseFrames keeps the stack frames that are in the exercises' own
@@ -126,7 +126,9 @@ func exerciseFrames(stack string) string {
 	return "where:\n" + strings.Join(kept, "\n")
 }
 
-func firstLines(s string, n int) string {
+// FirstLines returns the first n lines of s ("..." for the rest), indented
+// to continue a "got:" line of the failure layout.
+func FirstLines(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {
 		lines = append(lines[:n], "...")
@@ -167,7 +169,7 @@ func (c *C) Failed() bool {
 // NoError ends the check when err is not nil, saying what was being done.
 func (c *C) NoError(err error, doing string, hint string) {
 	if err != nil {
-		c.Fatalf("checking: %s\ngot:      error: %s\nhint:     %s", doing, firstLines(err.Error(), 8), hint)
+		c.Fatalf("checking: %s\ngot:      error: %s\nhint:     %s", doing, FirstLines(err.Error(), 8), hint)
 	}
 }
 

@@ -62,6 +62,88 @@ func TestNear(t *testing.T) {
 	}
 }
 
+func TestAllNear(t *testing.T) {
+	cases := []struct {
+		name      string
+		got, want []float64
+		tol       float64
+		near      bool
+	}{
+		{"equal", []float64{1, -2, 3}, []float64{1, -2, 3}, 0, true},
+		{"within tol", []float64{1.0005, 0}, []float64{1, 0}, 1e-3, true},
+		{"relative above 1", []float64{1000.5}, []float64{1000}, 1e-3, true},
+		{"one entry off", []float64{1, 2.1}, []float64{1, 2}, 1e-3, false},
+		{"lengths differ", []float64{1}, []float64{1, 1}, 1, false},
+		{"NaN", []float64{math.NaN()}, []float64{0}, 1, false},
+		{"both empty", nil, []float64{}, 0, true},
+	}
+	for _, tc := range cases {
+		if got := AllNear(tc.got, tc.want, tc.tol); got != tc.near {
+			t.Errorf("%s: AllNear(%v, %v, %g) = %v, want %v", tc.name, tc.got, tc.want, tc.tol, got, tc.near)
+		}
+	}
+}
+
+func TestCloseVec(t *testing.T) {
+	want := []float64{1, 2, 3}
+	mistakes := []VecDiagnosis{
+		VecMistake([]float64{-1, -2, -3}, "sign flipped"),
+		VecMistake([]float64{2, 4, 6}, "doubled"),
+	}
+	long := make([]float64, 8)
+	cases := []struct {
+		name     string
+		got      []float64
+		passed   bool
+		messages []string // substrings of the failure, in either method
+	}{
+		{"pass", []float64{1, 2, 3 + 1e-12}, true, nil},
+		{"fallback hint", []float64{1, 2, 4}, false, []string{"expected: ", "hint:     fallback"}},
+		{"first mistake", []float64{-1, -2, -3}, false, []string{"hint:     sign flipped"}},
+		{"second mistake", []float64{2, 4, 6}, false, []string{"hint:     doubled"}},
+		{"not finite", []float64{1, math.NaN(), 3}, false, []string{"not finite"}},
+		{"length", long, false, []string{"3 values", "8 values"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, method := range []string{"CloseVec", "CloseEach"} {
+				c := &C{}
+				check := c.CloseVec
+				if method == "CloseEach" {
+					check = c.CloseEach
+				}
+				passed := check("v", tc.got, want, 1e-9, "fallback", mistakes...)
+				if passed != tc.passed || c.Failed() == passed {
+					t.Fatalf("%s: passed = %v, Failed() = %v, want passed = %v", method, passed, c.Failed(), tc.passed)
+				}
+				joined := strings.Join(c.failures, "\n")
+				for _, m := range tc.messages {
+					if !strings.Contains(joined, m) {
+						t.Errorf("%s: failure %q does not contain %q", method, joined, m)
+					}
+				}
+			}
+		})
+	}
+
+	// CloseVec shows the vectors, CloseEach the first entry that differs.
+	c := &C{}
+	c.CloseVec("v", []float64{1, 2, 4}, want, 1e-9, "")
+	c.CloseEach("v", []float64{1, 2, 4}, want, 1e-9, "")
+	if got := strings.Join(c.failures, "\n"); !strings.Contains(got, "got:      [1 2 4]") || !strings.Contains(got, "checking: v (value 2 of 3)\nexpected: 3\ngot:      4") {
+		t.Errorf("failures %q: want CloseVec's vectors and CloseEach's value 2 of 3", got)
+	}
+}
+
+func TestShort(t *testing.T) {
+	if got := Short([]float64{1, 2.5}); got != "[1 2.5]" {
+		t.Errorf("Short = %q", got)
+	}
+	if got := Short(make([]float64, 7)); got != "[0 0 0 0 0 0 ... (7 values)]" {
+		t.Errorf("Short of 7 values = %q", got)
+	}
+}
+
 func TestManifest(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range Chapters {

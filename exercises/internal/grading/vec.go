@@ -1,0 +1,147 @@
+package grading
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// VecDiagnosis is a wrong vector, one value per entry, that a plausible
+// mistake produces, with the hint to show when the learner's values match it
+// entirely: the vector form of [Diagnosis].
+type VecDiagnosis struct {
+	Values []float64
+	Hint   string
+}
+
+// VecMistake returns a [VecDiagnosis]: the values a known mistake produces.
+func VecMistake(values []float64, hint string) VecDiagnosis { return VecDiagnosis{values, hint} }
+
+// AllNear reports whether got and want have the same length and every entry
+// of got is [Near] the one of want.
+func AllNear(got, want []float64, tol float64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if !Near(got[i], want[i], tol) {
+			return false
+		}
+	}
+	return true
+}
+
+// Short formats up to 6 values, "[1 2.5 -3 ...]", and says how many there
+// are when there are more.
+func Short(v []float64) string {
+	parts := make([]string, 0, 7)
+	for i, x := range v {
+		if i == 6 {
+			parts = append(parts, fmt.Sprintf("... (%d values)", len(v)))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%.6g", x))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// CloseVec checks got against want entry by entry (tolerance relative to
+// max(1, |want|), as [Near]). On a mismatch the failure shows the first
+// values of both vectors ([Short]) with the hint of the first mistake that
+// got matches entirely, else a note on non-finite values if got has any,
+// else hint. Vectors of different lengths fail with hint. It returns
+// whether the check passed.
+func (c *C) CloseVec(what string, got, want []float64, tol float64, hint string, mistakes ...VecDiagnosis) bool {
+	if len(got) != len(want) {
+		c.Errorf("%s", Explain(what, fmt.Sprintf("%d values", len(want)), fmt.Sprintf("%d values", len(got)), hint))
+		return false
+	}
+	if AllNear(got, want, tol) {
+		return true
+	}
+	chosen := hint
+	for _, v := range got {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			chosen = "some values are not finite: look for the log of a negative number or of 0, a division by 0, or exp of a large number"
+			break
+		}
+	}
+	for _, m := range mistakes {
+		if AllNear(got, m.Values, tol) {
+			chosen = m.Hint
+			break
+		}
+	}
+	c.Errorf("%s", Explain(what, Short(want), Short(got), chosen))
+	return false
+}
+
+// CloseEach checks got against want entry by entry like [C.CloseVec], but a
+// failure names the first entry that differs ("what (value i of n)") and
+// shows that entry alone: for long vectors whose entries are each worth
+// reading. The hint is the first mistake's that got matches entirely, else,
+// for a non-finite entry, [Diagnose]'s note on it, else hint. Vectors of
+// different lengths fail with a hint about the output's shape.
+func (c *C) CloseEach(what string, got, want []float64, tol float64, hint string, mistakes ...VecDiagnosis) bool {
+	if len(got) != len(want) {
+		c.Errorf("%s", Explain(what, fmt.Sprintf("%d values", len(want)), fmt.Sprintf("%d values", len(got)),
+			"the output has the wrong number of values: check its shape"))
+		return false
+	}
+	bad := -1
+	for i := range want {
+		if !Near(got[i], want[i], tol) {
+			bad = i
+			break
+		}
+	}
+	if bad < 0 {
+		return true
+	}
+	matched := false
+	for _, m := range mistakes {
+		if AllNear(got, m.Values, tol) {
+			hint, matched = m.Hint, true
+			break
+		}
+	}
+	if !matched && (math.IsNaN(got[bad]) || math.IsInf(got[bad], 0)) {
+		hint = Diagnose(got[bad], tol, hint)
+	}
+	where := what
+	if len(want) > 1 {
+		where = fmt.Sprintf("%s (value %d of %d)", what, bad, len(want))
+	}
+	c.Errorf("%s", Explain(where, fmt.Sprintf("%.6g", want[bad]), fmt.Sprintf("%.6g", got[bad]), hint))
+	return false
+}
+
+// LogDetShapeHint explains the shape of a log-det, for [C.CheckDims].
+const LogDetShapeHint = "a log-det has one value per example, shape [batchSize]: never sum it over the batch; " +
+	"broadcast a value that is the same for every example with BroadcastToDims(value, batchSize)"
+
+// CheckDims ends the check unless t has exactly the dimensions want; the
+// failure reads "checking: the shape of " + what.
+func (c *C) CheckDims(what string, t *tensors.Tensor, hint string, want ...int) {
+	got := t.Shape().Dimensions
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		c.Fatalf("%s", Explain("the shape of "+what, fmt.Sprint(want), fmt.Sprint(got), hint))
+	}
+}
+
+// CheckShape ends the check unless t has exactly the dimensions want; what is
+// the whole description ("the shape of y"). A log-det (what mentions
+// "log-det") that should have one value per example but is a scalar gets a
+// hint about summing over the batch instead of hint.
+func (c *C) CheckShape(what string, t *tensors.Tensor, want []int, hint string) {
+	got := t.Shape().Dimensions
+	if !slices.Equal(got, want) {
+		if len(want) == 1 && len(got) == 0 && strings.Contains(what, "log-det") {
+			hint = "one value per example: the log-det was summed over the batch too; sum over every axis but the first"
+		}
+		c.Fatalf("%s", Explain(what, fmt.Sprint(want), fmt.Sprint(got), hint))
+	}
+}
