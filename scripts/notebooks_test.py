@@ -96,5 +96,22 @@ class ProblemsTest(unittest.TestCase):
         self.assertTrue(any("not executed" in f for f in found), found)
 
 
+class SyncTest(unittest.TestCase):
+    """sync may run a new cell alone only when it is shell commands."""
+
+    def test_shell_only(self):
+        self.assertTrue(nbtool.is_shell_only('!"$FLOWBOOK_ROOT/scripts/grade" 01'))
+        self.assertTrue(nbtool.is_shell_only("!ls\n\n  !pwd"))
+        self.assertFalse(nbtool.is_shell_only("%%\nfmt.Println(1)"))
+        self.assertFalse(nbtool.is_shell_only("!ls\nfmt.Println(1)"))
+        self.assertFalse(nbtool.is_shell_only(""))
+
+    def test_merge_streams(self):
+        merged = nbtool.merge_streams([stdout("a"), stdout("b"), {"output_type": "stream", "name": "stderr", "text": "c"},
+                                       stdout("d")])
+        self.assertEqual([(o["name"], nbtool.output_text(o)) for o in merged],
+                         [("stdout", "ab"), ("stderr", "c"), ("stdout", "d")])
+
+
 if __name__ == "__main__":
     unittest.main()
