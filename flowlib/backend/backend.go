@@ -38,6 +38,7 @@ const Default = gobackend.BackendName
 // InstallHint says how to make an XLA backend available; it ends every error
 // about a missing plugin.
 const InstallHint = `XLA backends need a PJRT plugin installed beforehand (flowlib never downloads one):
+  - for XLA on CPU, flowbook's scripts/install-xla-cpu installs one into ~/.local/lib/go-xla;
   - put the plugin (e.g. pjrt_c_api_cpu_plugin.so) in a directory and set PJRT_PLUGIN_LIBRARY_PATH to it,
     or copy it into ~/.local/lib/go-xla or /usr/local/lib/go-xla;
   - or give its absolute path: GOMLX_BACKEND=xla:/path/to/pjrt_c_api_cpu_plugin.so;
