@@ -73,7 +73,7 @@ func Jacobian(backend compute.Backend, store *model.Store, b flowlib.Bijector, x
 	if err != nil {
 		return nil, nil, err
 	}
-	values := flat64(outs[0])
+	values := ToFloat64(outs[0])
 	jac = make([][][]float64, batch)
 	for e := range batch {
 		jac[e] = make([][]float64, dim)
@@ -81,7 +81,7 @@ func Jacobian(backend compute.Backend, store *model.Store, b flowlib.Bijector, x
 			jac[e][i] = values[(e*dim+i)*dim : (e*dim+i+1)*dim]
 		}
 	}
-	return jac, flat64(outs[1]), nil
+	return jac, ToFloat64(outs[1]), nil
 }
 
 // LogDetError returns max over the batch of |log-det returned by Forward −
@@ -193,7 +193,7 @@ func RandomizeVariables(backend compute.Backend, store *model.Store, b flowlib.B
 		if err != nil {
 			return err
 		}
-		noisy := flat64(value)
+		noisy := ToFloat64(value)
 		for i := range noisy {
 			noisy[i] += scale * rng.NormFloat64()
 		}
@@ -257,10 +257,12 @@ func checkLogDet(direction string, logDet *Node, batch int) {
 	}
 }
 
-func scalar(t *tensors.Tensor) float64 { return flat64(t)[0] }
+func scalar(t *tensors.Tensor) float64 { return ToFloat64(t)[0] }
 
-// flat64 copies a float tensor's values as float64.
-func flat64(t *tensors.Tensor) []float64 {
+// ToFloat64 returns a float32 or float64 tensor's values, flattened
+// row-major, as float64: the counterpart of [FromFloat64], for comparing
+// results in float64. It panics on a tensor of another dtype.
+func ToFloat64(t *tensors.Tensor) []float64 {
 	var out []float64
 	t.MustConstFlatData(func(flat any) {
 		switch f := flat.(type) {
@@ -272,7 +274,7 @@ func flat64(t *tensors.Tensor) []float64 {
 		case []float64:
 			out = append([]float64(nil), f...)
 		default:
-			panic(fmt.Sprintf("flowcheck: expected a float tensor, got %s", t.Shape()))
+			panic(fmt.Sprintf("flowcheck.ToFloat64: expected a float32 or float64 tensor, got %s", t.Shape()))
 		}
 	})
 	return out

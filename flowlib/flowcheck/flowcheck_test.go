@@ -185,3 +185,16 @@ func TestLogDetShapeIsChecked(t *testing.T) {
 		t.Errorf("Invertibility with a scalar log-det: error %v, want one that says \"one value per example\"", err)
 	}
 }
+
+func TestFloat64RoundTrip(t *testing.T) {
+	values := []float64{1.5, -2.25, 0, 3}
+	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+		got := flowcheck.ToFloat64(flowcheck.FromFloat64(values, dtype, 2, 2))
+		for i := range values {
+			if got[i] != values[i] {
+				t.Errorf("%s: ToFloat64(FromFloat64(%v)) = %v", dtype, values, got)
+				break
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -49,5 +50,26 @@ func TestShorten(t *testing.T) {
 	}
 	if got := shorten("a sentence that is far too long for the table", 20); len([]rune(got)) > 20 || !strings.HasSuffix(got, "…") {
 		t.Errorf("shorten gave %q", got)
+	}
+}
+
+// Bad input to the grade tool gets errors that say what to do.
+func TestBadInput(t *testing.T) {
+	if _, err := selectChapters([]string{"99"}); err == nil || !strings.Contains(err.Error(), "01-change-of-variables") {
+		t.Errorf("an unknown chapter: error %v, want one that lists the chapters", err)
+	}
+	if got, err := selectChapters([]string{"exercises/04-coupling-layers/"}); err != nil || len(got) != 1 || got[0].Dir != "04-coupling-layers" {
+		t.Errorf("a chapter given as a path: %v, %v", got, err)
+	}
+	dir := t.TempDir()
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(bad, []byte(`[{"name": "x",`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadMutants(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("malformed mutants file: error %v, want one naming the file", err)
+	}
+	if _, err := loadMutants(dir + "/missing.json"); err == nil {
+		t.Error("a missing mutants file gave no error")
 	}
 }

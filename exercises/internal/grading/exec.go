@@ -9,6 +9,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/flowbook/flowbook/flowlib/flowcheck"
 )
 
 // Exec builds fn into a GoMLX graph, runs it once on args and returns its
@@ -141,24 +143,9 @@ func containsNil(s string) bool {
 	return strings.Contains(s, "nil") || strings.Contains(s, "invalid node")
 }
 
-// Values returns a float tensor's values, flattened row-major, as float64.
-func Values(t *tensors.Tensor) []float64 {
-	var out []float64
-	t.MustConstFlatData(func(flat any) {
-		switch f := flat.(type) {
-		case []float32:
-			out = make([]float64, len(f))
-			for i, v := range f {
-				out[i] = float64(v)
-			}
-		case []float64:
-			out = append([]float64(nil), f...)
-		default:
-			panic(fmt.Sprintf("grading.Values: expected a float tensor, got %s", t.Shape()))
-		}
-	})
-	return out
-}
+// Values returns a float tensor's values, flattened row-major, as float64
+// (flowcheck.ToFloat64).
+func Values(t *tensors.Tensor) []float64 { return flowcheck.ToFloat64(t) }
 
 // Tensor returns values (row-major, of the given dimensions) as a float64 tensor.
 func Tensor(values []float64, dims ...int) *tensors.Tensor {

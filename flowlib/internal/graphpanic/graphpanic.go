@@ -1,7 +1,7 @@
 // Package graphpanic keeps a panic in a graph function from hanging GoMLX.
 //
 // GoMLX v0.28.16's Exec recovers only panics whose value is an error. A panic
-// with any other value (panic("not implemented"), a string from user code)
+// with any other value (a string such as panic("bad shape") from user code)
 // escapes the compilation, which then never completes, and the Exec's
 // Finalize, usually deferred, waits for it forever: the program hangs instead
 // of reporting the panic.
