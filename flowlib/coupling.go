@@ -219,6 +219,11 @@ const DefaultScaleBound = 3.0
 // absurdly far out in the latent space (we measured MNIST test bits/dim going
 // from 1.88 to 35 within 1000 steps). Stretching is left to ActNorm, which
 // shares one scale per channel across all pixels.
+//
+// With a channel mask ([ChannelMask]) the layer slices the channels rather
+// than multiplying by the mask, so the conditioner maps the kept channels to
+// s and t for the transformed ones only: C/2 channels in, C out, where the
+// masked form takes C in and gives 2C out, half of which it discards.
 type AffineCoupling struct {
 	Mask        CouplingMask
 	Conditioner Conditioner
@@ -241,23 +246,29 @@ func (c *AffineCoupling) scaleAndShift(scope *model.Scope, x *Node) (logScale, s
 	features := x.Shape().Dimensions[x.Rank()-1]
 	h := checkConditionerOutput("AffineCoupling", c.Conditioner(scope.At("conditioner"), Mul(x, keep), 2*features), x, 2*features)
 	last := x.Rank() - 1
-	raw := SliceAxis(h, last, AxisRange(0, features))
+	logScale = c.boundLogScale(SliceAxis(h, last, AxisRange(0, features)))
 	shift = SliceAxis(h, last, AxisRange(features, 2*features))
+	return Mul(logScale, transform), Mul(shift, transform)
+}
+
+// boundLogScale turns the conditioner's raw log-scale into s (see [AffineCoupling]).
+func (c *AffineCoupling) boundLogScale(raw *Node) *Node {
 	if c.Contracting {
 		// log sigmoid(v) = −softplus(−v).
-		logScale = AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
-	} else {
-		bound := c.ScaleBound
-		if bound <= 0 {
-			bound = DefaultScaleBound
-		}
-		logScale = MulScalar(Tanh(DivScalar(raw, bound)), bound)
+		return AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
 	}
-	return Mul(logScale, transform), Mul(shift, transform)
+	bound := c.ScaleBound
+	if bound <= 0 {
+		bound = DefaultScaleBound
+	}
+	return MulScalar(Tanh(DivScalar(raw, bound)), bound)
 }
 
 // Forward implements [Bijector].
 func (c *AffineCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
+	if split, ok := channelSplitOf(c.Mask, x); ok {
+		return c.splitForward(scope, x, split, false)
+	}
 	s, t := c.scaleAndShift(scope, x)
 	// On kept coordinates s = t = 0, so y = x there exactly.
 	return Add(Mul(x, Exp(s)), t), sumPerExample(s)
@@ -265,8 +276,60 @@ func (c *AffineCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) 
 
 // Inverse implements [Bijector].
 func (c *AffineCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+	if split, ok := channelSplitOf(c.Mask, y); ok {
+		return c.splitForward(scope, y, split, true)
+	}
 	s, t := c.scaleAndShift(scope, y)
 	return Mul(Sub(y, t), Exp(Neg(s))), Neg(sumPerExample(s))
+}
+
+// channelSplit is a channel mask's two halves: the kept channels are
+// [keptStart, keptStart+kept), the others are transformed.
+type channelSplit struct{ keptStart, kept, channels int }
+
+// channelSplitOf returns the halves of a channel mask (see [ImageMask]). For
+// such a mask, the coupling slices the channels instead of multiplying by the
+// mask: the conditioner sees only the kept channels and predicts s and t for
+// only the transformed ones. That is the same function as the masked form,
+// whose zeroed inputs and discarded outputs do nothing, at about half the
+// cost of the conditioner's first and last layers.
+func channelSplitOf(mask CouplingMask, x *Node) (channelSplit, bool) {
+	m, ok := mask.(ImageMask)
+	if !ok || m.Checkerboard {
+		return channelSplit{}, false
+	}
+	_ = m.Tensor("AffineCoupling", x) // Validates the mask and x's shape.
+	kept := (m.Channels + 1) / 2
+	if m.Flipped {
+		return channelSplit{keptStart: kept, kept: m.Channels - kept, channels: m.Channels}, true
+	}
+	return channelSplit{keptStart: 0, kept: kept, channels: m.Channels}, true
+}
+
+// splitForward is Forward (or, with inverse set, Inverse) for a channel split.
+func (c *AffineCoupling) splitForward(scope *model.Scope, x *Node, split channelSplit, inverse bool) (y, logDet *Node) {
+	last := x.Rank() - 1
+	keptStart, keptEnd := split.keptStart, split.keptStart+split.kept
+	kept := SliceAxis(x, last, AxisRange(keptStart, keptEnd))
+	var moved *Node
+	if keptStart == 0 {
+		moved = SliceAxis(x, last, AxisRange(keptEnd, split.channels))
+	} else {
+		moved = SliceAxis(x, last, AxisRange(0, keptStart))
+	}
+	movedChannels := split.channels - split.kept
+	h := checkConditionerOutput("AffineCoupling", c.Conditioner(scope.At("conditioner"), kept, 2*movedChannels), moved, 2*movedChannels)
+	s := c.boundLogScale(SliceAxis(h, last, AxisRange(0, movedChannels)))
+	t := SliceAxis(h, last, AxisRange(movedChannels, 2*movedChannels))
+	if inverse {
+		moved, logDet = Mul(Sub(moved, t), Exp(Neg(s))), Neg(sumPerExample(s))
+	} else {
+		moved, logDet = Add(Mul(moved, Exp(s)), t), sumPerExample(s)
+	}
+	if keptStart == 0 {
+		return Concatenate([]*Node{kept, moved}, last), logDet
+	}
+	return Concatenate([]*Node{moved, kept}, last), logDet
 }
 
 // checkConditionerOutput panics unless h has x's shape with outDim features on

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/flowbook/flowbook/flowlib/backend"
@@ -34,6 +35,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	mnistDir := flags.String("mnist", ".cache/mnist", "directory with the MNIST IDX files (scripts/fetch-mnist fills .cache/mnist)")
 	seed := flags.Uint64("seed", 1, "seed of the data and of the models' initialisation")
 	list := flags.Bool("list", false, "list the benchmark cases and exit")
+	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the requests (after the warm-up) to this file")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -74,6 +76,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"version": goVersion(), "threads": runtime.GOMAXPROCS(0), "case": spec.name, "unit": spec.unit,
 		"items_per_call": w.itemsPerCall, "params": w.params, "setup_seconds": time.Since(start).Seconds(),
 	})
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "flowbench: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := serve(w, stdin, out); err != nil {
 		fmt.Fprintf(stderr, "flowbench: %v\n", err)
 		return 1
