@@ -63,9 +63,13 @@ class Worker:
         self.proc = subprocess.Popen(
             impl.argv + [case], cwd=ROOT, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.info = self._read("starting")
-        if not self.info.get("ready"):
-            raise WorkerError(f"{impl.name} {case}: unexpected first line {self.info}")
+        try:
+            self.info = self._read("starting")
+            if not self.info.get("ready"):
+                raise WorkerError(f"{impl.name} {case}: unexpected first line {self.info}")
+        except (WorkerError, json.JSONDecodeError):
+            self.close()
+            raise
 
     def request(self, req):
         self.proc.stdin.write(json.dumps(req) + "\n")
@@ -102,10 +106,19 @@ class Worker:
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
+                self.proc.stdin.flush()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 class WorkerError(Exception):
