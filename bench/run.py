@@ -47,8 +47,10 @@ LEARN_STEPS = {"realnvp2d-train": 1000, "coupling-train": 200, "glow-train": 200
 class Impl:
     """One configuration: a program that speaks the worker protocol."""
 
-    def __init__(self, name, argv, env=None, note=""):
+    def __init__(self, name, argv, env=None, note="", learn=True):
         self.name, self.argv, self.env, self.note = name, argv, env or {}, note
+        # learn=False skips the learning check (for a build whose math is the same as another's).
+        self.learn = learn
 
     def is_torch(self):
         return self.name.startswith("torch")
@@ -133,7 +135,8 @@ def available_impls(args):
     nosimd = [str(bin_dir / "flowbench-nosimd"), "--mnist", str(args.mnist)]
     impls.append(Impl("flowlib go", flowbench, {"GOMLX_BACKEND": "go"}, "pure Go, GOEXPERIMENT=simd"))
     if (bin_dir / "flowbench-nosimd").exists():
-        impls.append(Impl("flowlib go-nosimd", nosimd, {"GOMLX_BACKEND": "go"}, "pure Go, no SIMD"))
+        impls.append(Impl("flowlib go-nosimd", nosimd, {"GOMLX_BACKEND": "go"},
+                          "pure Go, no SIMD; the same computation as flowlib go, so no learning check", learn=False))
     for backend, why in xla_backends():
         if why:
             skipped.append(f"flowlib {backend}: {why}")
@@ -162,7 +165,9 @@ def available_impls(args):
 
 
 def xla_backends():
-    """XLA backends worth trying: CPU when a PJRT CPU plugin is installed, CUDA when one is."""
+    """XLA backends to try: CPU when a PJRT CPU plugin is installed, CUDA when
+    one is, and any named in FLOWBOOK_BENCH_BACKENDS (comma-separated GoMLX
+    backend configurations, e.g. xla:/path/to/xla_cuda_plugin.so)."""
     dirs = [Path(d) for d in os.environ.get("PJRT_PLUGIN_LIBRARY_PATH", "").split(":") if d]
     dirs += [Path.home() / ".local" / "lib" / "go-xla", Path("/usr/local/lib/go-xla")]
     found = {p.name for d in dirs if d.is_dir() for p in d.glob("pjrt_c_api_*_plugin.so")}
@@ -171,8 +176,11 @@ def xla_backends():
         out.append(("xla:cpu", ""))
     else:
         out.append(("xla:cpu", "no PJRT CPU plugin installed (scripts/install-xla-cpu installs one)"))
-    if "pjrt_c_api_cuda_plugin.so" in found or os.environ.get("FLOWBOOK_BENCH_CUDA"):
+    if "pjrt_c_api_cuda_plugin.so" in found:
         out.append(("xla:cuda", ""))
+    for config in os.environ.get("FLOWBOOK_BENCH_BACKENDS", "").split(","):
+        if config.strip() and config.strip() not in [c for c, _ in out]:
+            out.append((config.strip(), ""))
     return out
 
 
@@ -238,7 +246,7 @@ def measure_case(case, impls, args, log):
                "rounds": rounds[w], "calls_per_round": calls[w], "items_per_call": w.info["items_per_call"],
                "params": w.info.get("params"), "setup_seconds": w.info.get("setup_seconds"),
                "version": w.info.get("version"), "threads": w.info.get("threads")}
-        if args.learn and case in LEARN_STEPS:
+        if args.learn and case in LEARN_STEPS and w.impl.learn:
             try:
                 res["learn"] = w.request({"op": "learn", "steps": LEARN_STEPS[case]})
             except WorkerError as e:
