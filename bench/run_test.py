@@ -88,5 +88,26 @@ class DriverTest(unittest.TestCase):
         self.assertIn("exited while starting", results["stuck"]["error"])
 
 
+class CommandLineTest(unittest.TestCase):
+    def run_main(self, *argv):
+        old = sys.argv
+        sys.argv = ["run.py", *argv]
+        try:
+            with self.assertRaises(SystemExit) as exit:
+                run.main()
+        finally:
+            sys.argv = old
+        return str(exit.exception.code)
+
+    def test_unknown_case(self):
+        self.assertIn("unknown case 'resnet'; valid: realnvp2d-train", self.run_main("--cases", "resnet"))
+
+    def test_bad_rounds(self):
+        self.assertIn("--rounds must be at least 1", self.run_main("--rounds", "0"))
+
+    def test_unknown_configuration(self):
+        self.assertIn("unknown or unavailable configurations: pytorch-xl", self.run_main("--impls", "pytorch-xl"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -298,7 +298,10 @@ func channelSplitOf(mask CouplingMask, x *Node) (channelSplit, bool) {
 	if !ok || m.Checkerboard {
 		return channelSplit{}, false
 	}
-	_ = m.Tensor("AffineCoupling", x) // Validates the mask and x's shape.
+	if err := m.Validate(); err != nil {
+		exceptions.Panicf("AffineCoupling: %v", err)
+	}
+	requireImages("AffineCoupling", x, 0, 0, m.Channels)
 	kept := (m.Channels + 1) / 2
 	if m.Flipped {
 		return channelSplit{keptStart: kept, kept: m.Channels - kept, channels: m.Channels}, true

@@ -77,9 +77,13 @@ func TestWorkerBadCommandLine(t *testing.T) {
 		{"no case", nil, "give one case name"},
 		{"unknown case", []string{"resnet"}, `unknown case "resnet"; valid cases: realnvp2d-train`},
 		{"missing MNIST", []string{"--mnist", "/nonexistent", "glow-train"}, "scripts/fetch-mnist"},
+		{"missing XLA plugin", []string{"realnvp2d-train"}, "scripts/install-xla-cpu"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GOMLX_BACKEND", "go")
+			if tc.name == "missing XLA plugin" {
+				t.Setenv("GOMLX_BACKEND", "xla:flowbench-test-no-such-plugin")
+			}
 			code, lines, stderr := answers(t, tc.args, "")
 			if code == 0 || len(lines) != 0 || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stdout %v, stderr %q; want a failure saying %q", code, lines, stderr, tc.want)
