@@ -142,6 +142,13 @@ def available_impls(args):
             skipped.append(f"flowlib {backend}: {why}")
         else:
             impls.append(Impl(f"flowlib {backend}", flowbench, {"GOMLX_BACKEND": backend}, "XLA through go-xla"))
+    if args.conv_forms:
+        # Each flowlib configuration with Conv2D's forms forced, beside its
+        # default (flowlib.ParamConvForm).
+        for impl in [i for i in impls if i.name.startswith("flowlib") and i.learn]:
+            for form in ("matmul", "builtin"):
+                impls.append(Impl(f"{impl.name} conv={form}", impl.argv + ["--conv-form", form], impl.env,
+                                  f"{impl.note}, Conv2D as {form}", learn=False))
     python = ROOT / ".venv-bench" / "bin" / "python"
     if python.exists():
         ref = ROOT / "bench" / "reference"
@@ -324,6 +331,8 @@ def main():
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per case (default 5)")
     p.add_argument("--seconds", type=float, default=2.0, help="target seconds per timing request (default 2)")
     p.add_argument("--learn", action="store_true", help="also run the learning check of each training case")
+    p.add_argument("--conv-forms", action="store_true",
+                   help="also run each flowlib configuration with Conv2D's forms forced (conv=matmul, conv=builtin)")
     p.add_argument("--torch-threads", type=lambda s: [int(x) for x in s.split(",")],
                    help="also run PyTorch with these thread counts, e.g. 1")
     p.add_argument("--mnist", type=Path, default=ROOT / ".cache" / "mnist", help="MNIST IDX directory")

@@ -14,12 +14,13 @@ import (
 	"github.com/flowbook/flowbook/flowlib/flowcheck"
 )
 
-// testBackend is the pure-Go backend: tests never depend on a plugin.
+// testBackend is the backend flowlib/backend chooses (pure Go, or XLA CPU
+// when its plugin is installed; scripts/test runs the tests on both).
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := backend.NewWithConfig("go")
+	b, err := backend.Shared()
 	if err != nil {
-		t.Fatalf("pure-Go backend: %v", err)
+		t.Fatalf("backend: %v", err)
 	}
 	return b
 }

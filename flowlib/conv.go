@@ -1,7 +1,11 @@
 package flowlib
 
 import (
+	"path/filepath"
+	"strings"
+
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/layers/activation"
@@ -10,17 +14,36 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
+// ParamConvForm is the scope hyperparameter that chooses how Conv2D computes
+// its convolution: ConvFormAuto (the default), ConvFormMatMul or ConvFormBuiltIn.
+// Every form computes the same function; they differ only in speed.
+const ParamConvForm = "conv_form"
+
+// Conv2D's forms, the values of ParamConvForm.
+const (
+	// ConvFormAuto picks the form measured fastest on the graph's backend:
+	// ConvFormMatMul on GoMLX's pure-Go backend and on XLA's CPU plugin,
+	// ConvFormBuiltIn on XLA's other plugins (GPUs), where convolution
+	// libraries are the usual fast path. docs/backends.md has the numbers.
+	ConvFormAuto = "auto"
+	// ConvFormMatMul computes the convolution with one large matrix product.
+	ConvFormMatMul = "matmul"
+	// ConvFormBuiltIn uses GoMLX's own convolution (graph.Convolve).
+	ConvFormBuiltIn = "builtin"
+)
+
 // Conv2D is a 2D convolution with stride 1, "same" zero padding and a bias:
 // images [batchSize, H, W, C] → [batchSize, H, W, outChannels], with a
 // kernelSize×kernelSize kernel (an odd size). Its variables are "weights"
 // [kernelSize, kernelSize, C, outChannels] and "biases" [outChannels], created
 // with the scope's initializer.
 //
-// It is computed with one large matrix product, which on GoMLX's pure-Go
-// backend runs many times faster than the built-in convolution (a direct
-// loop): as im2col (shift, then multiply) when the convolution widens the
-// channels, and as multiply-then-shift when it narrows them, so that the
-// shifted tensors are always the thinner side.
+// How it is computed depends on the backend (see ParamConvForm). On the CPU
+// backends it is one large matrix product: im2col (shift, then multiply) when
+// the convolution widens the channels, and multiply-then-shift when it
+// narrows them, so that the shifted tensors are always the thinner side.
+// GoMLX's built-in convolution is a direct loop on the pure-Go backend (about
+// 10× slower here), and on XLA's CPU plugin it trains no faster.
 func Conv2D(scope *model.Scope, x *Node, outChannels, kernelSize int) *Node {
 	requireImages("Conv2D", x, 0, 0, 0)
 	if kernelSize < 1 || kernelSize%2 == 0 {
@@ -31,17 +54,44 @@ func Conv2D(scope *model.Scope, x *Node, outChannels, kernelSize int) *Node {
 	weights := scope.VariableWithShape("weights", shapes.Make(x.DType(), kernelSize, kernelSize, channels, outChannels)).NodeValue(x.Graph())
 	biases := scope.WithInitializer(initializer.Zero).VariableWithShape("biases", shapes.Make(x.DType(), outChannels)).NodeValue(x.Graph())
 
-	if kernelSize == 1 {
-		out := Add(MatMul(Reshape(x, batch*height*width, channels), Reshape(weights, channels, outChannels)), ExpandLeftToRank(biases, 2))
-		return Reshape(out, batch, height, width, outChannels)
-	}
 	var out *Node
-	if channels <= outChannels {
+	switch form := convForm(scope, x.Graph()); {
+	case kernelSize == 1:
+		out = Reshape(MatMul(Reshape(x, batch*height*width, channels), Reshape(weights, channels, outChannels)), batch, height, width, outChannels)
+	case form == ConvFormBuiltIn:
+		out = Convolve(x, weights).PadSame().Done()
+	case channels <= outChannels:
 		out = convPatchesFirst(x, weights, kernelSize)
-	} else {
+	default:
 		out = convProductsFirst(x, weights, kernelSize)
 	}
 	return Add(out, ExpandLeftToRank(biases, 4))
+}
+
+// convForm resolves ParamConvForm for graph g's backend.
+func convForm(scope *model.Scope, g *Graph) string {
+	switch form := model.GetParamOr(scope, ParamConvForm, ConvFormAuto); form {
+	case ConvFormMatMul, ConvFormBuiltIn:
+		return form
+	case ConvFormAuto:
+		if onCPU(g.Backend()) {
+			return ConvFormMatMul
+		}
+		return ConvFormBuiltIn
+	default:
+		exceptions.Panicf("flowlib: %s = %q: use %q, %q or %q", ParamConvForm, form, ConvFormAuto, ConvFormMatMul, ConvFormBuiltIn)
+		return ""
+	}
+}
+
+// onCPU reports whether b computes on the CPU: GoMLX's pure-Go backend, or
+// XLA through its "cpu" PJRT plugin.
+func onCPU(b compute.Backend) bool {
+	if b.String() == gobackend.BackendName { // Its Name() is "Go Backend".
+		return true
+	}
+	plugin, ok := b.(interface{ PluginName() string }) // XLA: "cpu", or the plugin's path.
+	return ok && strings.Contains(filepath.Base(plugin.PluginName()), "cpu")
 }
 
 // padSpatial pads the height and width axes of x [b, h, w, ...] by r zeros on

@@ -14,13 +14,14 @@ import (
 
 // BenchmarkConv2D times a 3×3 convolution's forward and backward pass (the
 // gradients with respect to input and kernel) in Conv2D's two formulations
-// and in GoMLX's built-in convolution, on the shapes of Glow's conditioners
+// and in GoMLX's built-in convolution (ConvFormBuiltIn), on the shapes of Glow's conditioners
 // on MNIST (batch 64; 14×14 after one squeeze, 7×7 after two). Conv2D picks
 // im2col to widen the channels and products-first to narrow them:
 //
-//	GOMLX_BACKEND=go go test -run NONE -bench Conv2D ./flowlib/
+//	FLOWBOOK_BACKEND=go scripts/go test -run NONE -bench Conv2D ./flowlib/
+//	FLOWBOOK_BACKEND=xla:cpu scripts/go test -run NONE -bench Conv2D ./flowlib/
 func BenchmarkConv2D(b *testing.B) {
-	be, err := backend.New()
+	be, err := backend.Shared()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,5 +57,18 @@ func BenchmarkConv2D(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestConvFormAutoOnCPU checks that the automatic form is the matrix product
+// on the CPU backends the tests run on (pure Go, XLA's CPU plugin), where it
+// was measured fastest.
+func TestConvFormAutoOnCPU(t *testing.T) {
+	be, err := backend.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !onCPU(be) {
+		t.Errorf("backend %s (%s) is not recognised as computing on the CPU", be, be.Description())
 	}
 }

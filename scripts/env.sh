@@ -28,3 +28,13 @@ else
 fi
 # Never let GoMLX's XLA backend try to download a plugin.
 export GOMLX_NO_AUTO_INSTALL=1
+# XLA's CPU plugin, when scripts/install-xla-cpu has put it in .cache/xla:
+# flowlib/backend then chooses XLA on CPU (FLOWBOOK_BACKEND=go forces pure
+# Go). PJRT_PLUGIN_LIBRARY_PATH replaces go-xla's default directories, so
+# they are kept after it.
+if [ -f "$_flowbook_root/.cache/xla/pjrt_c_api_cpu_plugin.so" ]; then
+  case ":${PJRT_PLUGIN_LIBRARY_PATH:-}:" in
+    *":$_flowbook_root/.cache/xla:"*) ;;
+    *) export PJRT_PLUGIN_LIBRARY_PATH="$_flowbook_root/.cache/xla:${PJRT_PLUGIN_LIBRARY_PATH:-$HOME/.local/lib/go-xla:/usr/local/lib/go-xla}" ;;
+  esac
+fi

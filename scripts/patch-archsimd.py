@@ -14,16 +14,29 @@ replace files in the module cache, where GOTOOLCHAIN downloads toolchains;
 so scripts/go-toolchain runs this on a copy of the toolchain that the
 project's scripts then use. flowlib/internal/simdcheck tests the fix.
 
-usage: python3 patch-archsimd.py GOROOT   (prints how many loads it fixed)
+It fails (exit status 1, saying why) rather than patch something it does not
+recognise: for a Go version it knows, it must find exactly the loads it
+expects; for any version, no whole-vector partial load may be left
+unpatched. On success it writes GOROOT/FLOWBOOK-PATCHED, which says what was
+changed, and prints the number of loads it fixed.
+
+usage: python3 patch-archsimd.py GOROOT
 """
 
 import re
 import sys
 from pathlib import Path
 
+# A partial load that reads a whole vector, then masks it.
 LOAD = re.compile(
     r"\tmask := [^\n]*\n"
     r"\treturn Load(?P<vec>(?:Int|Uint|Float)(?P<bits>\d+)x(?P<lanes>\d+))Array\(pa(?P=vec)\(s\)\)\.Masked\([^\n]*\), l\n")
+# Any whole-vector load of a partial slice, matched or not by LOAD.
+ANY_WHOLE_LOAD = re.compile(r"Load\w+Array\(pa\w+\(s\)\)\.Masked\(")
+# The number of such loads in each Go version this script was written for.
+EXPECTED = {"go1.27.4": 22}
+MARKER = "FLOWBOOK-PATCHED"
+FIXED = "copy(a[:], s) // Never read past the end of s."
 
 
 def element_type(vec, bits):
@@ -32,21 +45,47 @@ def element_type(vec, bits):
 
 
 def patch(source):
+    """Returns the source with every whole-vector partial load rewritten, and
+    how many there were."""
     def fix(m):
         return (f"\tvar a [{m['lanes']}]{element_type(m['vec'], m['bits'])}\n"
-                f"\tcopy(a[:], s) // Never read past the end of s.\n"
+                f"\t{FIXED}\n"
                 f"\treturn Load{m['vec']}Array(&a), l\n")
     return LOAD.subn(fix, source)
 
 
+def fail(message):
+    print(f"patch-archsimd: {message}", file=sys.stderr)
+    return 1
+
+
 def main():
-    source = Path(sys.argv[1]) / "src" / "simd" / "archsimd" / "slice_gen_amd64.go"
+    goroot = Path(sys.argv[1])
+    version = (goroot / "VERSION").read_text().split()[0] if (goroot / "VERSION").exists() else "unknown"
+    source = goroot / "src" / "simd" / "archsimd" / "slice_gen_amd64.go"
+    want = EXPECTED.get(version)
     if not source.exists():
-        print(0)  # No archsimd for amd64 here: nothing to fix.
+        if want:
+            return fail(f"{version} should have {source}, and it is missing: is {goroot} a Go toolchain?")
+        print(0)  # No archsimd for amd64 in this Go: nothing to fix.
         return 0
-    patched, n = patch(source.read_text())
-    if n:  # 0: a toolchain that no longer has the bug, or one already patched.
+    text = source.read_text()
+    if FIXED in text:
+        return fail(f"{source} is patched already; run this on a fresh copy of the toolchain")
+    patched, n = patch(text)
+    left = ANY_WHOLE_LOAD.findall(patched)
+    if left:
+        return fail(f"{len(left)} partial loads in {source} read a whole vector in a form this script does not "
+                    f"recognise (it rewrote {n}); update scripts/patch-archsimd.py for {version}")
+    if want is not None and n != want:
+        return fail(f"{version} should have {want} whole-vector partial loads in {source}, found {n}: "
+                    f"the file changed; check it and update EXPECTED in scripts/patch-archsimd.py")
+    if n:
         source.write_text(patched)
+    (goroot / MARKER).write_text(
+        f"{version}: {n} SIMD partial loads in src/simd/archsimd/slice_gen_amd64.go rewritten by flowbook's\n"
+        f"scripts/patch-archsimd.py to copy the slice into a zeroed array instead of reading a whole\n"
+        f"vector past its end (see docs/backends.md, \"SIMD\").\n")
     print(n)
     return 0
 

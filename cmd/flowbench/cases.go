@@ -36,6 +36,7 @@ type environment struct {
 	backend  compute.Backend
 	mnistDir string
 	seed     uint64
+	convForm string // flowlib.ParamConvForm
 }
 
 // worker runs a case: call does the case's operation n times, learn (for
@@ -171,6 +172,7 @@ type trainer struct {
 func newTrainer(env *environment, flow *flowlib.Flow) *trainer {
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(env.seed))
+	store.SetParam(flowlib.ParamConvForm, env.convForm)
 	modelFn := func(scope *model.Scope, x *Node) *Node { return Neg(flow.LogProb(scope, x)) }
 	meanLoss := func(_, predictions []*Node) *Node { return ReduceAllMean(predictions[0]) }
 	t := train.NewTrainer(env.backend, store, modelFn, meanLoss, optimizer.Adam().LearningRate(learningRate).Done(), nil, nil)

@@ -22,6 +22,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/backend"
 )
 
@@ -36,6 +37,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	seed := flags.Uint64("seed", 1, "seed of the data and of the models' initialisation")
 	list := flags.Bool("list", false, "list the benchmark cases and exit")
 	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the requests (after the warm-up) to this file")
+	convForm := flags.String("conv-form", flowlib.ConvFormAuto, "how flowlib.Conv2D computes convolutions: auto, matmul or builtin (flowlib.ParamConvForm)")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -60,7 +62,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	start := time.Now()
-	env := &environment{backend: b, mnistDir: *mnistDir, seed: *seed}
+	env := &environment{backend: b, mnistDir: *mnistDir, seed: *seed, convForm: *convForm}
 	w, err := spec.build(env)
 	if err == nil {
 		// Two warm-up calls: the first compiles the graph.

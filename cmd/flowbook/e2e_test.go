@@ -50,7 +50,6 @@ func wantContains(t *testing.T, out string, want ...string) {
 // TestEndToEnd trains a tiny model, evaluates it, samples from it and resumes
 // its training, checking that a restored model is exactly the saved one.
 func TestEndToEnd(t *testing.T) {
-	t.Setenv("GOMLX_BACKEND", "go")
 	dir := filepath.Join(t.TempDir(), "moons")
 	trainArgs := []string{"train", "--data", "moons", "--n", "5000", "--model", "realnvp",
 		"--couplings", "2", "--hidden", "16", "--batch", "256", "--eval-every", "100", "--checkpoint", dir}
@@ -136,7 +135,6 @@ func TestEndToEnd(t *testing.T) {
 // TestTruthAndGap checks that, for a dataset with a known density, train and
 // eval print the exact density's log-likelihood and the gap.
 func TestTruthAndGap(t *testing.T) {
-	t.Setenv("GOMLX_BACKEND", "go")
 	dir := filepath.Join(t.TempDir(), "8g")
 	out := mustRun(t, "train", "--data", "8gaussians", "--n", "2000", "--model", "realnvp", "--base", "mixture",
 		"--components", "4", "--couplings", "2", "--hidden", "8", "--steps", "30", "--checkpoint", dir)
@@ -176,7 +174,6 @@ func TestTruthAndGap(t *testing.T) {
 
 // TestTrainOnCSV trains on a CSV file of 3-D points, which has no true density.
 func TestTrainOnCSV(t *testing.T) {
-	t.Setenv("GOMLX_BACKEND", "go")
 	var rows strings.Builder
 	rows.WriteString("a,b,c\n")
 	for i := range 300 {
@@ -217,7 +214,6 @@ func TestMNISTEndToEnd(t *testing.T) {
 	if mnistDir == "" {
 		t.Skip("FLOWBOOK_MNIST_DIR is not set: run scripts/fetch-mnist DIR and set it to DIR (scripts/test does both)")
 	}
-	t.Setenv("GOMLX_BACKEND", "go")
 	mnist := "mnist:" + mnistDir
 	tests := []struct {
 		model string

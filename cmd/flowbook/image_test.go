@@ -60,7 +60,6 @@ func bitsPerDim(t *testing.T, out string) float64 {
 // TestImageCommands trains a tiny multi-scale RealNVP on the shared made-up
 // MNIST files, resumes it, evaluates it and draws every kind of picture.
 func TestImageCommands(t *testing.T) {
-	t.Setenv("GOMLX_BACKEND", "go")
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "ckpt")
 	mnist := "mnist:" + shared.mnist

@@ -26,6 +26,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/flowbook/flowbook/flowlib/backend"
 )
 
 func main() {
@@ -54,6 +56,7 @@ func commands() []command {
 		{"train", "fit a flow to a toy dataset, a CSV file or MNIST images, saving checkpoints", cmdTrain},
 		{"eval", "mean log-likelihood (and bits/dim) of data under a trained flow", cmdEval},
 		{"sample", "draw samples from a trained flow into a CSV file, or a PNG grid of images", cmdSample},
+		{"backend", "open the compute backend flowlib chooses here and say which one it is, and why", cmdBackend},
 	}
 }
 
@@ -77,8 +80,10 @@ Toy datasets: %s.
 Images: mnist:DIR or fashion-mnist:DIR, the MNIST-format files in DIR
 (scripts/fetch-mnist DIR downloads them).
 Models: %s (realnvp for vectors or images, glow for images).
-The compute backend comes from the environment variable GOMLX_BACKEND:
-"go" (pure Go, the default), "xla:cpu", "xla:cuda" or "xla:/path/to/plugin.so".
+The compute backend is XLA on CPU when its plugin is installed (scripts/lab and
+scripts/test install it), pure Go otherwise; FLOWBOOK_BACKEND (or GOMLX_BACKEND)
+forces one: "go", "xla:cpu", "xla:cuda" or "xla:/path/to/plugin.so".
+Here: %s.
 
 Run 'flowbook <command> --help' for the flags of a command.
 `
@@ -89,7 +94,7 @@ func printMainUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(&list, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, mainUsage, list.String(), strings.Join(toyNames(), ", "), strings.Join(modelNames, ", "))
+	fmt.Fprintf(w, mainUsage, list.String(), strings.Join(toyNames(), ", "), strings.Join(modelNames, ", "), backend.Choose())
 }
 
 // run executes the command line args (without the program name) and returns

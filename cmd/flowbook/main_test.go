@@ -25,7 +25,6 @@ var shared struct {
 
 // TestMain trains the shared checkpoints once; it takes well under a second.
 func TestMain(m *testing.M) {
-	os.Setenv("GOMLX_BACKEND", "go") // The pure-Go backend needs nothing installed.
 	dir, err := os.MkdirTemp("", "flowbook-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -65,7 +65,7 @@ func (w *wrongLogDet) Inverse(scope *model.Scope, y *Node) (*Node, *Node) {
 }
 
 func TestChecksCatchWrongBijectors(t *testing.T) {
-	be, err := backend.NewWithConfig("go")
+	be, err := backend.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestChecksCatchWrongBijectors(t *testing.T) {
 // TestJacobianOfKnownMap checks the brute-force Jacobian on y = x·exp(s) + t,
 // whose Jacobian is diag(exp(s)).
 func TestJacobianOfKnownMap(t *testing.T) {
-	be, _ := backend.NewWithConfig("go")
+	be, _ := backend.Shared()
 	store := model.NewStore()
 	b := flowlib.NewElementwiseAffine(3)
 	x := flowcheck.RandomInput(dtypes.Float64, 2, 4, 2, 3)
@@ -136,7 +136,7 @@ func (nilLogDet) Inverse(_ *model.Scope, y *Node) (*Node, *Node) { return y, nil
 // A bijector that returns nil nodes gets an error from every check, not a
 // hang (GoMLX v0.28.16 waits forever when an Exec's output is nil).
 func TestNilNodesGiveErrors(t *testing.T) {
-	b, err := backend.New()
+	b, err := backend.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func (summedLogDet) Inverse(_ *model.Scope, y *Node) (*Node, *Node) {
 }
 
 func TestLogDetShapeIsChecked(t *testing.T) {
-	b, err := backend.New()
+	b, err := backend.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,15 +41,19 @@ func Pick[T any](quick, full T) T {
 	return full
 }
 
-// About prints what the notebook runs on: Go version, GoMLX backend, CPU cores
-// and whether this is the quick or the full run.
+// About prints what the notebook runs on: Go version, CPU cores, whether this
+// is the quick or the full run, and the GoMLX backend that flowlib/backend
+// chose, with the reason (it opens the shared backend to find out).
 func About() {
 	mode := "full run"
 	if Quick() {
 		mode = "quick run (" + QuickEnvVar + "=1): heavy cells are shortened"
 	}
-	fmt.Printf("Go %s, GoMLX backend %q, %d CPU cores, %s\n",
-		runtime.Version(), backend.Config(), runtime.NumCPU(), mode)
+	choice := backend.SharedChoice().String()
+	if root := os.Getenv("FLOWBOOK_ROOT"); root != "" {
+		choice = strings.ReplaceAll(choice, root+string(os.PathSeparator), "") // Paths relative to the repository.
+	}
+	fmt.Printf("Go %s, %d CPU cores, %s\nbackend: %s\n", runtime.Version(), runtime.NumCPU(), mode, choice)
 }
 
 // SVGer is anything that renders itself as SVG, such as a *plot.Figure.

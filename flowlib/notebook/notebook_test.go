@@ -1,9 +1,12 @@
 package notebook
 
 import (
+	"io"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/flowbook/flowbook/flowlib/backend"
 	"github.com/flowbook/flowbook/flowlib/plot"
 )
 
@@ -36,5 +39,31 @@ func TestCurveKeepsSeriesInOrder(t *testing.T) {
 		if !strings.Contains(svg, want) {
 			t.Errorf("the curve's SVG lacks %q", want)
 		}
+	}
+}
+
+// TestAboutReportsTheBackend checks that the first cell of every notebook
+// says which backend flowlib chose and why, with paths inside the repository
+// written relative to it.
+func TestAboutReportsTheBackend(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("FLOWBOOK_ROOT", root)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	About()
+	os.Stdout = stdout
+	_ = w.Close()
+	out, _ := io.ReadAll(r)
+	choice := backend.SharedChoice()
+	want := "backend: " + choice.Config + " ("
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "CPU cores") {
+		t.Errorf("About printed %q, want a line starting %q", out, want)
+	}
+	if strings.Contains(string(out), root+"/") {
+		t.Errorf("About printed the repository's path: %q", out)
 	}
 }

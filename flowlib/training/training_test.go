@@ -34,7 +34,7 @@ func moons(t *testing.T) (trainSet, testSet *data.Samples) {
 // from the checkpoint must give exactly the same log-likelihood; resuming
 // continues from the saved step.
 func TestTrainingLearnsAndCheckpointsRestore(t *testing.T) {
-	be, err := backend.NewWithConfig("go")
+	be, err := backend.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func (explodingLayer) Inverse(scope *model.Scope, y *Node) (*Node, *Node) {
 // TestNonFiniteLossStopsWithLayerName checks the NaN/Inf guard: training
 // stops at once with an error naming the step and the layer.
 func TestNonFiniteLossStopsWithLayerName(t *testing.T) {
-	be, _ := backend.NewWithConfig("go")
+	be, _ := backend.Shared()
 	trainSet, _ := moons(t)
 	flow := flowlib.NewFlow(flowlib.NewStandardNormal(2), flowlib.NewElementwiseAffine(2), explodingLayer{})
 	_, err := training.New(be, model.NewStore(), flow, trainSet).Steps(50).Log(nil).Run()
@@ -133,7 +133,7 @@ func TestNonFiniteLossStopsWithLayerName(t *testing.T) {
 
 // TestBadTrainingInput checks the clear errors for unusable data or settings.
 func TestBadTrainingInput(t *testing.T) {
-	be, _ := backend.NewWithConfig("go")
+	be, _ := backend.Shared()
 	good, _ := moons(t)
 	nan := &data.Samples{Values: []float32{0, 1, float32(math.NaN()), 2}, N: 2, Dim: 2}
 	threeD := &data.Samples{Values: make([]float32, 30), N: 10, Dim: 3}

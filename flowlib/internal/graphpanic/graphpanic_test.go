@@ -17,7 +17,7 @@ import (
 // A graph function that panics with a string returns an error instead of
 // hanging, once it defers AsError.
 func TestStringPanicBecomesError(t *testing.T) {
-	b, err := backend.New()
+	b, err := backend.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}
