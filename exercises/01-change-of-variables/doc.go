@@ -11,8 +11,8 @@
 // is this formula, applied to a different map. Write the body of each function
 // (each says what to compute in its doc comment), then run its grader:
 //
-//	go test ./exercises/01-change-of-variables/          every task, with messages
-//	go test -run TestPolarLogProb ./exercises/01-change-of-variables/   one task
+//	scripts/go test ./exercises/01-change-of-variables/          every task, with messages
+//	scripts/go test -run TestPolarLogProb ./exercises/01-change-of-variables/   one task
 //	scripts/grade 01                                     a table of points
 //
 // Tasks, in rising difficulty:

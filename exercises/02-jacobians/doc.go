@@ -9,8 +9,8 @@
 // Jacobian by automatic differentiation. Write the body of each function (each
 // says what to compute in its doc comment), then run its grader:
 //
-//	go test ./exercises/02-jacobians/                        every task, with messages
-//	go test -run TestLogAbsDetLU ./exercises/02-jacobians/   one task
+//	scripts/go test ./exercises/02-jacobians/                        every task, with messages
+//	scripts/go test -run TestLogAbsDetLU ./exercises/02-jacobians/   one task
 //	scripts/grade 02                                         a table of points
 //
 // Tasks:

@@ -9,8 +9,8 @@
 // threshold that no volume-preserving flow can reach. Write the body of each
 // function (each says what to compute in its doc comment), then run its grader:
 //
-//	go test ./exercises/03-invertibility-nice/                           every task, with messages
-//	go test -run TestCouplingInverse ./exercises/03-invertibility-nice/  one task
+//	scripts/go test ./exercises/03-invertibility-nice/                           every task, with messages
+//	scripts/go test -run TestCouplingInverse ./exercises/03-invertibility-nice/  one task
 //	scripts/grade 03                                                     a table of points
 //
 // Tasks:

@@ -18,7 +18,7 @@
 //
 // Grade them with
 //
-//	go test ./exercises/04-coupling-layers/
+//	scripts/go test ./exercises/04-coupling-layers/
 //
 // or, for a table of points, scripts/grade 04. Every failure says what was
 // checked, what was expected, what your code gave, and a hint.

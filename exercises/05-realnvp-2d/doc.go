@@ -22,7 +22,7 @@
 //
 // Grade them with
 //
-//	go test ./exercises/05-realnvp-2d/
+//	scripts/go test ./exercises/05-realnvp-2d/
 //
 // or, for a table of points, scripts/grade 05. Every failure says what was
 // checked, what was expected, what your code gave, and a hint.

@@ -20,7 +20,7 @@
 //
 // Check your answers with
 //
-//	go test ./exercises/06-images/
+//	scripts/go test ./exercises/06-images/
 //
 // or, for a table of points, scripts/grade 06. A task passes when its test
 // passes; a failure says what was checked, the expected and the actual

@@ -19,7 +19,7 @@
 //
 // Check your answers with
 //
-//	go test ./exercises/07-glow/
+//	scripts/go test ./exercises/07-glow/
 //
 // or, for a table of points, scripts/grade 07. A task passes when its test
 // passes; a failure says what was checked, the expected and the actual

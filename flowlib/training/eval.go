@@ -26,20 +26,38 @@ func evalBatchSize(valuesPerExample int) int {
 
 // LogProbs returns log p(x) in nats for every example of samples.
 func LogProbs(backend compute.Backend, store *model.Store, flow *flowlib.Flow, samples *data.Samples) ([]float64, error) {
-	if samples == nil || samples.N == 0 {
-		return nil, fmt.Errorf("training: no examples to evaluate")
-	}
-	if err := checkData(flow, "data", samples); err != nil {
+	if err := checkEvalData(flow, samples); err != nil {
 		return nil, err
 	}
-	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
-		defer graphpanic.AsError()
-		return flow.LogProb(scope, x)
-	})
+	exec, err := newLogProbExec(backend, store, flow)
 	if err != nil {
 		return nil, err
 	}
 	defer exec.Finalize()
+	return logProbsWith(exec, samples)
+}
+
+func checkEvalData(flow *flowlib.Flow, samples *data.Samples) error {
+	if samples == nil || samples.N == 0 {
+		return fmt.Errorf("training: no examples to evaluate")
+	}
+	return checkData(flow, "data", samples)
+}
+
+// newLogProbExec returns an executor of the flow's log-density. It compiles
+// a graph per batch shape on its first call with that shape and reads the
+// variables' current values at every call, so training keeps one for all its
+// evaluations: XLA takes 0.1–1 s to compile a flow, pure Go next to nothing.
+func newLogProbExec(backend compute.Backend, store *model.Store, flow *flowlib.Flow) (*model.Exec, error) {
+	return model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+		defer graphpanic.AsError()
+		return flow.LogProb(scope, x)
+	})
+}
+
+// logProbsWith evaluates samples, checked by checkEvalData, with an executor
+// from newLogProbExec, in batches of evalBatchSize.
+func logProbsWith(exec *model.Exec, samples *data.Samples) ([]float64, error) {
 	out := make([]float64, 0, samples.N)
 	batch := evalBatchSize(samples.Dim)
 	for start := 0; start < samples.N; start += batch {

@@ -279,15 +279,43 @@ func (c *Config) Run() (*Result, error) {
 	result := &Result{FirstStep: int(optimizer.GetGlobalStep(c.store))}
 	start := time.Now()
 	var evalTime time.Duration
+	// One evaluator for every evaluation, so that XLA compiles its graphs once
+	// (0.1–1 s each). On GoMLX v0.28.16's pure-Go backend, though, a
+	// model.Exec called again after the variables changed still computes with
+	// their old values (docs/backends.md), so there it is made anew each time,
+	// which costs next to nothing on that backend.
+	var evalExec *model.Exec
+	reuseEvalExec := c.backend.String() != "go"
+	defer func() {
+		if evalExec != nil {
+			evalExec.Finalize()
+		}
+	}()
 	evaluate := func(step int) error {
 		if c.test == nil {
 			return nil
 		}
 		t0 := time.Now()
-		meanLogProb, err := MeanLogProb(c.backend, c.store, c.flow, c.test)
+		if evalExec != nil && !reuseEvalExec {
+			evalExec.Finalize()
+			evalExec = nil
+		}
+		if evalExec == nil {
+			exec, err := newLogProbExec(c.backend, c.store, c.flow)
+			if err != nil {
+				return err
+			}
+			evalExec = exec
+		}
+		logProbs, err := logProbsWith(evalExec, c.test)
 		if err != nil {
 			return err
 		}
+		meanLogProb := 0.0
+		for _, v := range logProbs {
+			meanLogProb += v
+		}
+		meanLogProb /= float64(len(logProbs))
 		evalTime += time.Since(t0)
 		p := EvalPoint{Step: step, NLL: -meanLogProb, BitsPerDim: BitsPerDim(-meanLogProb, c.test.Dim), Elapsed: time.Since(start)}
 		result.Evals = append(result.Evals, p)
