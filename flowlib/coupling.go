@@ -280,7 +280,28 @@ func (c *AffineCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) 
 		return c.splitForward(scope, y, split, true)
 	}
 	s, t := c.scaleAndShift(scope, y)
-	return Mul(Sub(y, t), Exp(Neg(s))), Neg(sumPerExample(s))
+	return c.invert(y, s, t), Neg(sumPerExample(s))
+}
+
+// contractingInverseLimit bounds the inverse of a contracting coupling (see
+// invert): image flows' values are within ±10 in logit space, so only
+// samples that have already overflowed reach it.
+const contractingInverseLimit = 1e6
+
+// invert is the coupling's inverse on the transformed coordinates,
+// x = (y − t)·exp(−s). With the contracting scale exp(−s) has no bound: a
+// latent drawn at a high temperature can grow by exp(−s) in every step until
+// it overflows, to ±Inf on one backend and NaN (Inf − Inf) on another (XLA).
+// For that scale the factor is capped at e⁸⁰ and the result clipped to
+// ±contractingInverseLimit, so such a sample saturates (its pixels black or
+// white) on every backend; inputs whose inverse stays within the limit, all
+// real data among them, are inverted exactly.
+func (c *AffineCoupling) invert(y, s, t *Node) *Node {
+	if !c.Contracting {
+		return Mul(Sub(y, t), Exp(Neg(s)))
+	}
+	x := Mul(Sub(y, t), Exp(MinScalar(Neg(s), 80)))
+	return ClipScalar(x, -contractingInverseLimit, contractingInverseLimit)
 }
 
 // channelSplit is a channel mask's two halves: the kept channels are
@@ -325,7 +346,7 @@ func (c *AffineCoupling) splitForward(scope *model.Scope, x *Node, split channel
 	s := c.boundLogScale(SliceAxis(h, last, AxisRange(0, movedChannels)))
 	t := SliceAxis(h, last, AxisRange(movedChannels, 2*movedChannels))
 	if inverse {
-		moved, logDet = Mul(Sub(moved, t), Exp(Neg(s))), Neg(sumPerExample(s))
+		moved, logDet = c.invert(moved, s, t), Neg(sumPerExample(s))
 	} else {
 		moved, logDet = Add(Mul(moved, Exp(s)), t), sumPerExample(s)
 	}

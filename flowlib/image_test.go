@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -166,4 +167,46 @@ func jacobianLogDetError(t *testing.T, be compute.Backend, store *model.Store, c
 		}
 	}
 	return worst
+}
+
+// TestContractingInverseSaturates checks the guard in a contracting
+// coupling's inverse: where exp(−s) overflows (a raw log-scale of −1000, as an
+// overflowing sample meets), the inverse is the finite limit ±1e6 on every
+// backend, not ±Inf or NaN, while ordinary values are inverted exactly.
+func TestContractingInverseSaturates(t *testing.T) {
+	be := testBackend(t)
+	raw := func(value float64) flowlib.Conditioner {
+		// The raw log-scale is value everywhere and the shift 0, whatever x is.
+		return func(_ *model.Scope, x *graph.Node, outDim int) *graph.Node {
+			zeros := graph.ZerosLike(x) // [..., outDim/2]: the transformed channels' count
+			return graph.Concatenate([]*graph.Node{graph.AddScalar(zeros, value), zeros}, -1)
+		}
+	}
+	y := tensors.FromValue([][][][]float32{{{{1, -2, 0.5, 3}}}}) // [1, 1, 1, 4]
+	for _, tc := range []struct {
+		name string
+		raw  float64
+		want []float32 // the transformed channels 2 and 3, from y = 0.5, 3
+	}{
+		{"overflowing", -1000, []float32{1e6, 1e6}},
+		{"ordinary", 0, []float32{0.5, 3}}, // r = 0 is the identity
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := flowlib.NewAffineCoupling(flowlib.ChannelMask(4), raw(tc.raw))
+			c.Contracting = true
+			x := model.MustCallOnce(be, model.NewStore(), func(scope *model.Scope, y *graph.Node) *graph.Node {
+				x, _ := c.Inverse(scope, y)
+				return x
+			}, y)
+			got := tensors.MustCopyFlatData[float32](x)
+			if got[0] != 1 || got[1] != -2 {
+				t.Errorf("kept channels changed: %v", got[:2])
+			}
+			for i, w := range tc.want {
+				if g := got[2+i]; math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > 1e-6*math.Max(1, math.Abs(float64(w))) {
+					t.Errorf("transformed channel %d = %v, want %v", 2+i, g, w)
+				}
+			}
+		})
+	}
 }
