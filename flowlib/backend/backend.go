@@ -112,7 +112,7 @@ func Choose() Choice {
 		return Choice{Config: value, Forced: true, Reason: "set by " + name}
 	}
 	if xlaConstructor == nil {
-		return Choice{Config: Go, Reason: "default: this binary was built without XLA (-tags noxla or CGO_ENABLED=0)"}
+		return Choice{Config: Go, Reason: "default: this program was built without XLA (-tags noxla or CGO_ENABLED=0, as the workbook's kernel builds when XLA's CPU plugin is not installed)"}
 	}
 	path, err := xlaPluginPath("cpu")
 	switch {
