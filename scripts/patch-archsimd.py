@@ -83,9 +83,9 @@ def main():
     if n:
         source.write_text(patched)
     (goroot / MARKER).write_text(
-        f"{version}: {n} SIMD partial loads in src/simd/archsimd/slice_gen_amd64.go rewritten by flowbook's\n"
-        f"scripts/patch-archsimd.py to copy the slice into a zeroed array instead of reading a whole\n"
-        f"vector past its end (see docs/backends.md, \"SIMD\").\n")
+        f"{version}: {n} SIMD partial loads patched by flowbook's scripts/patch-archsimd.py\n"
+        f"In src/simd/archsimd/slice_gen_amd64.go they copy the slice into a zeroed array instead of\n"
+        f"reading a whole vector past its end (see docs/backends.md, \"SIMD\").\n")
     print(n)
     return 0
 
