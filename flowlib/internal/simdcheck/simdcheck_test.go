@@ -42,72 +42,34 @@ type partialLoad struct {
 	load  func(t *testing.T, n int) ([]float64, int)
 }
 
-func lanesOf[T int32 | int64 | float32 | float64](values []T) []float64 {
-	out := make([]float64, len(values))
-	for i, v := range values {
-		out[i] = float64(v)
+// partial wraps load, an archsimd Load*Part function for vectors of the
+// given number of lanes, as a partialLoad's load.
+func partial[T int32 | int64 | float32 | float64, V interface{ Store([]T) }](lanes int, load func([]T) (V, int)) func(*testing.T, int) ([]float64, int) {
+	return func(t *testing.T, n int) ([]float64, int) {
+		v, loaded := load(guardedTail[T](t, n))
+		stored := make([]T, lanes)
+		v.Store(stored)
+		out := make([]float64, lanes)
+		for i, x := range stored {
+			out[i] = float64(x)
+		}
+		return out, loaded
 	}
-	return out
 }
 
 // partialLoads covers each vector width (128, 256 and 512 bits) with 32- and
 // 64-bit lanes, floats and integers: 9 of the 22 loads that
 // scripts/patch-archsimd.py rewrites, all generated from one template.
 var partialLoads = []partialLoad{
-	{"LoadFloat32x4Part", 4, "AVX2", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadFloat32x4Part(guardedTail[float32](t, n))
-		var a [4]float32
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadFloat64x2Part", 2, "AVX2", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadFloat64x2Part(guardedTail[float64](t, n))
-		var a [2]float64
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadInt32x4Part", 4, "AVX2", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadInt32x4Part(guardedTail[int32](t, n))
-		var a [4]int32
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadFloat32x8Part", 8, "AVX2", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadFloat32x8Part(guardedTail[float32](t, n))
-		var a [8]float32
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadFloat64x4Part", 4, "AVX2", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadFloat64x4Part(guardedTail[float64](t, n))
-		var a [4]float64
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadInt64x4Part", 4, "AVX2", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadInt64x4Part(guardedTail[int64](t, n))
-		var a [4]int64
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadFloat32x16Part", 16, "AVX512", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadFloat32x16Part(guardedTail[float32](t, n))
-		var a [16]float32
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadFloat64x8Part", 8, "AVX512", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadFloat64x8Part(guardedTail[float64](t, n))
-		var a [8]float64
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
-	{"LoadInt32x16Part", 16, "AVX512", func(t *testing.T, n int) ([]float64, int) {
-		v, l := archsimd.LoadInt32x16Part(guardedTail[int32](t, n))
-		var a [16]int32
-		v.Store(a[:])
-		return lanesOf(a[:]), l
-	}},
+	{"LoadFloat32x4Part", 4, "AVX2", partial[float32](4, archsimd.LoadFloat32x4Part)},
+	{"LoadFloat64x2Part", 2, "AVX2", partial[float64](2, archsimd.LoadFloat64x2Part)},
+	{"LoadInt32x4Part", 4, "AVX2", partial[int32](4, archsimd.LoadInt32x4Part)},
+	{"LoadFloat32x8Part", 8, "AVX2", partial[float32](8, archsimd.LoadFloat32x8Part)},
+	{"LoadFloat64x4Part", 4, "AVX2", partial[float64](4, archsimd.LoadFloat64x4Part)},
+	{"LoadInt64x4Part", 4, "AVX2", partial[int64](4, archsimd.LoadInt64x4Part)},
+	{"LoadFloat32x16Part", 16, "AVX512", partial[float32](16, archsimd.LoadFloat32x16Part)},
+	{"LoadFloat64x8Part", 8, "AVX512", partial[float64](8, archsimd.LoadFloat64x8Part)},
+	{"LoadInt32x16Part", 16, "AVX512", partial[int32](16, archsimd.LoadInt32x16Part)},
 }
 
 // TestPartialLoadsStayInBounds loads 1, about half, and all but one of a
