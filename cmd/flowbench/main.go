@@ -3,9 +3,11 @@
 // requests, so that the driver (bench/run.py, started by scripts/bench) can
 // interleave it with the same case in PyTorch and JAX (bench/reference/).
 //
-//	flowbench [--mnist DIR] [--seed N] CASE
+//	flowbench [--mnist DIR] [--seed N] [--conv-form auto|matmul|builtin] CASE
 //
-// The backend is the one GOMLX_BACKEND names ("go" by default). The worker
+// The backend is the one flowlib/backend chooses (GOMLX_BACKEND, which the
+// driver sets, or FLOWBOOK_BACKEND; XLA CPU when its plugin is installed,
+// pure Go otherwise). --conv-form forces Conv2D's form. The worker
 // speaks JSON lines on stdin and stdout; bench/README.md describes the
 // protocol and the cases. Run "flowbench --list" for the case names.
 package main

@@ -173,11 +173,12 @@ func (c *C) NoError(err error, doing string, hint string) {
 	}
 }
 
-// Backend returns the compute backend for graph checks (GoMLX's pure-Go
-// backend unless GOMLX_BACKEND says otherwise), ending the check if there is none.
+// Backend returns the compute backend for graph checks, as flowlib/backend
+// chooses it (XLA CPU when its plugin is installed, pure Go otherwise;
+// FLOWBOOK_BACKEND forces one), ending the check if there is none.
 func (c *C) Backend() compute.Backend {
 	b, err := sharedBackend()
-	c.NoError(err, "a GoMLX backend to run graphs on", "set GOMLX_BACKEND=go (the pure-Go backend needs nothing installed)")
+	c.NoError(err, "a GoMLX backend to run graphs on", "set FLOWBOOK_BACKEND=go (the pure-Go backend needs nothing installed)")
 	return b
 }
 
