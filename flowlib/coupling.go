@@ -291,7 +291,7 @@ const contractingInverseLimit = 1e6
 // invert is the coupling's inverse on the transformed coordinates,
 // x = (y − t)·exp(−s). With the contracting scale exp(−s) has no bound: a
 // latent drawn at a high temperature can grow by exp(−s) in every step until
-// it overflows, to ±Inf on one backend and NaN (Inf − Inf) on another (XLA).
+// it overflows, to ±Inf on pure Go and to NaN on XLA (measured on notebook 07's Glow).
 // For that scale the factor is capped at e⁸⁰ and the result clipped to
 // ±contractingInverseLimit, so such a sample saturates (its pixels black or
 // white) on every backend; inputs whose inverse stays within the limit, all

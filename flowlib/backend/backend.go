@@ -1,9 +1,10 @@
 // Package backend chooses the GoMLX compute backend for flowlib, in one place,
 // and says which one it chose and why.
 //
-// The default follows GoMLX's own convention: XLA on the CPU when XLA's CPU
-// PJRT plugin is installed and loads, GoMLX's pure-Go backend otherwise (it
-// needs no C library, no plugin and no network). Two environment variables
+// The default is XLA on the CPU when XLA's CPU PJRT plugin is installed and
+// loads, GoMLX's pure-Go backend otherwise (it needs no C library, no plugin
+// and no network). GoMLX's own default differs: XLA whenever it is compiled
+// in, downloading a plugin if there is none. Two environment variables
 // force a choice; GOMLX_BACKEND (GoMLX's own) wins over FLOWBOOK_BACKEND:
 //
 //	GOMLX_BACKEND=go                     pure Go

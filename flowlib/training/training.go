@@ -22,6 +22,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -285,7 +286,7 @@ func (c *Config) Run() (*Result, error) {
 	// their old values (docs/backends.md), so there it is made anew each time,
 	// which costs next to nothing on that backend.
 	var evalExec *model.Exec
-	reuseEvalExec := c.backend.String() != "go"
+	reuseEvalExec := c.backend.String() != gobackend.BackendName
 	defer func() {
 		if evalExec != nil {
 			evalExec.Finalize()
