@@ -32,6 +32,9 @@ type ChapterResult struct {
 	Points    int          `json:"points"`
 	MaxPoints int          `json:"max_points"`
 	Tasks     []TaskResult `json:"tasks"`
+	// Findings is the audit of the chapter's answer files (grading/audit.go):
+	// a Reject finding costs the tasks it is against their points.
+	Findings []grading.Finding `json:"findings,omitempty"`
 }
 
 // TaskResult is one task's grade.
@@ -40,7 +43,7 @@ type TaskResult struct {
 	Title     string  `json:"title"`
 	Points    int     `json:"points"`
 	MaxPoints int     `json:"max_points"`
-	Status    string  `json:"status"` // pass, fail, timeout, crash, compile-error, missing
+	Status    string  `json:"status"` // pass, fail, timeout, crash, early-exit, rejected, compile-error, missing
 	Hint      string  `json:"hint,omitempty"`
 	Seconds   float64 `json:"seconds"`
 	Output    string  `json:"output,omitempty"` // the test's output when it did not pass
@@ -70,18 +73,17 @@ func (g *grader) cleanup() {
 }
 
 // grade grades chapters with the answers in exercises/ or, for source
-// "solutions", with every exercise file replaced by its solution.
+// "solutions", with every exercise file replaced by its solution, or for
+// another source (a directory laid out like exercises/), with the exercise
+// files found there.
 func (g *grader) grade(chapters []grading.Chapter, source string) (*Report, error) {
-	r := &Report{Source: source + "/"}
+	r := &Report{Source: strings.TrimSuffix(source, "/") + "/"}
 	for _, c := range chapters {
-		var replace map[string]string
-		if source == "solutions" {
-			var err error
-			if replace, err = g.solutionFiles(c); err != nil {
-				return nil, err
-			}
+		replace, err := g.answerFiles(c, source)
+		if err != nil {
+			return nil, err
 		}
-		cr, err := g.gradeChapter(c, replace, source)
+		cr, err := g.gradeChapter(c, replace, filepath.Base(source))
 		if err != nil {
 			return nil, err
 		}
@@ -90,6 +92,74 @@ func (g *grader) grade(chapters []grading.Chapter, source string) (*Report, erro
 		r.MaxPoints += cr.MaxPoints
 	}
 	return r, nil
+}
+
+// answerFiles returns the overlay that puts source's answers for chapter c
+// in place of exercises/ (nil for source "exercises").
+func (g *grader) answerFiles(c grading.Chapter, source string) (map[string]string, error) {
+	switch source {
+	case "exercises":
+		return nil, nil
+	case "solutions":
+		return g.solutionFiles(c)
+	}
+	exDir := filepath.Join(g.root, "exercises", c.Dir)
+	files, err := packageFiles(exDir)
+	if err != nil {
+		return nil, err
+	}
+	srcDir, err := filepath.Abs(filepath.Join(source, c.Dir))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(srcDir); err != nil {
+		return nil, fmt.Errorf("--answers %s: no directory %s (the answers are laid out like exercises/: one directory per chapter)", source, srcDir)
+	}
+	replace := map[string]string{}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(srcDir, f)); err == nil {
+			replace[filepath.Join(exDir, f)] = filepath.Join(srcDir, f)
+		}
+	}
+	return replace, nil
+}
+
+// auditReport audits the chapters' answers from source (as grade reads them).
+func (g *grader) auditReport(chapters []grading.Chapter, source string) (*AuditReport, error) {
+	r := &AuditReport{Source: strings.TrimSuffix(source, "/") + "/"}
+	for _, c := range chapters {
+		replace, err := g.answerFiles(c, source)
+		if err != nil {
+			return nil, err
+		}
+		findings, err := g.audit(c, replace)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range findings {
+			if f.Severity == grading.Reject {
+				r.Rejects++
+			} else {
+				r.Flags++
+			}
+		}
+		r.Chapters = append(r.Chapters, AuditChapter{Dir: c.Dir, Findings: findings})
+	}
+	return r, nil
+}
+
+// AuditReport is what --audit prints and writes.
+type AuditReport struct {
+	Source   string         `json:"source"`
+	Rejects  int            `json:"rejects"` // findings that cost points
+	Flags    int            `json:"flags"`   // findings listed for the instructor
+	Chapters []AuditChapter `json:"chapters"`
+}
+
+// AuditChapter is one chapter's findings.
+type AuditChapter struct {
+	Dir      string            `json:"dir"`
+	Findings []grading.Finding `json:"findings"`
 }
 
 // listTasks returns the report of chapters without grading them.
@@ -159,12 +229,17 @@ func (g *grader) gradeChapter(c grading.Chapter, replace map[string]string, tag 
 	if err != nil {
 		return nil, err
 	}
+	findings, err := g.audit(c, replace)
+	if err != nil {
+		return nil, err
+	}
+	cr.Findings = findings
 	for _, t := range c.Tasks {
 		tr := TaskResult{Test: t.Test, Title: t.Title, MaxPoints: t.Points}
 		if binary == "" {
 			tr.Status, tr.Hint, tr.Output = "compile-error", "the package does not compile: "+firstLine(buildOutput), buildOutput
 		} else {
-			g.runTask(c, t, binary, &tr)
+			g.runTask(c, t, binary, findings, &tr)
 		}
 		if tr.Status == "pass" {
 			tr.Points = t.Points
@@ -213,36 +288,88 @@ func (g *grader) build(c grading.Chapter, replace map[string]string, tag string)
 
 // runTask runs one task's test in its own process. The grader's own limit
 // (grading.Run) ends a slow check; the hard limit here also catches a test
-// binary that hangs outside it.
-func (g *grader) runTask(c grading.Chapter, t grading.Task, binary string, tr *TaskResult) {
+// binary that hangs outside it. The points come from the verdict that the
+// binary's supervisor (grading/supervise.go) writes, never from the output,
+// which the learner's code can print to.
+func (g *grader) runTask(c grading.Chapter, t grading.Task, binary string, findings []grading.Finding, tr *TaskResult) {
 	limit := t.TimeLimit() + 30*time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	verdictFile, err := os.CreateTemp(g.tmp, "verdict-*.json")
+	if err != nil {
+		tr.Status, tr.Hint = "crash", "the grader could not create its verdict file: "+err.Error()
+		return
+	}
+	verdictFile.Close()
+	defer os.Remove(verdictFile.Name())
+	audited, _ := json.Marshal(findings)
 	cmd := exec.CommandContext(ctx, binary, "-test.run", "^"+regexp.QuoteMeta(t.Test)+"$", "-test.v", "-test.count=1",
-		"-test.timeout", (limit + 10*time.Second).String())
+		"-test.paniconexit0", "-test.timeout", (limit + 10*time.Second).String())
 	cmd.Dir = filepath.Join(g.root, "exercises", c.Dir)
+	cmd.Env = append(os.Environ(), grading.VerdictEnv+"="+verdictFile.Name(), grading.AuditedEnv+"="+string(audited))
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	start := time.Now()
-	err := cmd.Run()
+	runErr := cmd.Run()
 	tr.Seconds = time.Since(start).Seconds()
 	out := buf.String()
 	tr.Output = strings.TrimSpace(out)
-	switch {
-	case err == nil && strings.Contains(out, "--- PASS: "+t.Test):
-		tr.Status = "pass"
-	case err == nil:
-		tr.Status, tr.Hint = "missing", fmt.Sprintf("no test %s in exercises/%s: was it renamed or deleted?", t.Test, c.Dir)
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		tr.Status, tr.Hint = "timeout", fmt.Sprintf("the test process was stopped after %s: an endless loop outside the grader's own time limit?", limit)
-	case strings.Contains(out, "--- FAIL: "+t.Test):
-		tr.Status, tr.Hint = "fail", hintOf(out)
-		if strings.Contains(out, "no result after") {
-			tr.Status = "timeout"
-		}
-	default:
-		tr.Status, tr.Hint = "crash", "the test binary crashed before the grader could report: "+crashLine(out)
+		return
 	}
+	var v grading.Verdict
+	data, err := os.ReadFile(verdictFile.Name())
+	if err == nil {
+		err = json.Unmarshal(data, &v)
+	}
+	if err != nil || v.Chapter != c.Dir {
+		tr.Status, tr.Hint = "crash", fmt.Sprintf("the test binary gave no verdict (%v): ", runErr)+crashLine(out)
+		return
+	}
+	if !v.Complete {
+		tr.Status, tr.Hint = "crash", v.Problem
+		if v.ExitCode == 0 {
+			tr.Status = "early-exit"
+		}
+		return
+	}
+	for _, tv := range v.Tests {
+		if tv.Test != t.Test {
+			continue
+		}
+		switch {
+		case tv.Passed:
+			tr.Status = "pass"
+		case tv.Reason != "":
+			tr.Status, tr.Hint = "rejected", tv.Reason
+		default:
+			tr.Status, tr.Hint = "fail", hintOf(out)
+			if strings.Contains(out, "no result after") {
+				tr.Status = "timeout"
+			}
+		}
+		return
+	}
+	tr.Status, tr.Hint = "missing", fmt.Sprintf("no test %s in exercises/%s: was it renamed or deleted?", t.Test, c.Dir)
+}
+
+// audit audits the files chapter c's binary is built from: the exercise
+// files, with those in replace (an overlay) instead of the ones on disk.
+func (g *grader) audit(c grading.Chapter, replace map[string]string) ([]grading.Finding, error) {
+	dir := filepath.Join(g.root, "exercises", c.Dir)
+	files, err := grading.AnswerFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	for name := range files {
+		if src, ok := replace[filepath.Join(dir, name)]; ok {
+			if files[name], err = os.ReadFile(src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return grading.Audit(c, files)
 }
 
 // hintOf returns the first hint line of a failed test's output.

@@ -9,6 +9,8 @@
 //	scripts/grade --json out.json also write the report as JSON
 //	scripts/grade --list          the tasks and their points, without grading
 //	scripts/grade --classroom     print the GitHub Classroom workflow
+//	scripts/grade --answers DIR   grade the answers in DIR (laid out like exercises/)
+//	scripts/grade --audit         list what the audit finds in the answers
 //
 // Each chapter's test binary is built once (go test -c); each task then runs
 // in its own process (-test.run '^TestName$'), so that even a crash that Go
@@ -34,7 +36,9 @@ func main() {
 	classroom := flag.Bool("classroom", false, "print the GitHub Classroom workflow (.github/workflows/classroom.yml) and exit")
 	jobs := flag.Int("jobs", runtime.NumCPU(), "mutants graded at the same time (--mutants)")
 	list := flag.Bool("list", false, "list the tasks and their points without grading")
-	strict := flag.Bool("strict", false, "exit with status 1 unless every task passes (every mutant is rejected with --mutants)")
+	strict := flag.Bool("strict", false, "exit with status 1 unless every task passes (every mutant is rejected with --mutants; the audit finds nothing that costs points with --audit)")
+	answers := flag.String("answers", "", "grade the answers in this directory, laid out like exercises/ (a student's exercises/ directory); files it lacks are taken from exercises/")
+	audit := flag.Bool("audit", false, "audit the answers instead of grading them: list imports, calls and library functions an honest answer does not need (docs/instructors.md)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: scripts/grade [flags] [chapter ...]\n\nChapters are exercise directories or their numbers (01 to %02d); all by default.\n\n", len(grading.Chapters))
 		flag.PrintDefaults()
@@ -58,6 +62,13 @@ func main() {
 
 	var report any
 	complete := false
+	source := "exercises"
+	switch {
+	case *solutions:
+		source = "solutions"
+	case *answers != "":
+		source = *answers
+	}
 	if *list {
 		r := listTasks(chapters)
 		printReport(os.Stdout, r)
@@ -69,11 +80,14 @@ func main() {
 		}
 		printMutants(os.Stdout, r)
 		report, complete = r, r.Rejected == r.Total
-	} else {
-		source := "exercises"
-		if *solutions {
-			source = "solutions"
+	} else if *audit {
+		r, err := g.auditReport(chapters, source)
+		if err != nil {
+			fail(err)
 		}
+		printAudit(os.Stdout, r)
+		report, complete = r, r.Rejects == 0
+	} else {
 		r, err := g.grade(chapters, source)
 		if err != nil {
 			fail(err)

@@ -175,15 +175,19 @@ func (g *grader) gradeMutant(c grading.Chapter, m Mutant, solutions map[string]s
 	// The tasks whose graders sit in the mutated file's test file run first,
 	// and grading stops at the first failure that names the mistake: most
 	// mutants are then judged without the chapter's training tasks.
+	findings, err := g.audit(c, replace)
+	if err != nil {
+		return nil, err
+	}
 	var outputs []string
 	for _, t := range tasksForFile(g.root, c, m.File) {
 		tr := TaskResult{Test: t.Test}
-		g.runTask(c, t, binary, &tr)
+		g.runTask(c, t, binary, findings, &tr)
 		if tr.Status == "pass" {
 			continue
 		}
 		res.FailedBy = append(res.FailedBy, t.Test)
-		outputs = append(outputs, tr.Output)
+		outputs = append(outputs, tr.Output+"\n"+tr.Hint)
 		if res.Hint == "" {
 			res.Hint = tr.Hint
 		}

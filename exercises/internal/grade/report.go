@@ -52,6 +52,33 @@ func shorten(s string, n int) string {
 	return string(r) + "…"
 }
 
+// printAudit prints the audit's findings, chapter by chapter.
+func printAudit(w io.Writer, r *AuditReport) {
+	fmt.Fprintf(w, "\nAudit of %s (scripts/grade --audit):\n\n", r.Source)
+	for _, c := range r.Chapters {
+		if len(c.Findings) == 0 {
+			fmt.Fprintf(w, "%s: nothing found\n", c.Dir)
+			continue
+		}
+		fmt.Fprintf(w, "%s:\n", c.Dir)
+		for _, f := range c.Findings {
+			against := "all its tasks"
+			if len(f.Tasks) > 0 {
+				against = strings.Join(f.Tasks, ", ")
+			}
+			if f.Severity == grading.Reject {
+				fmt.Fprintf(w, "  REJECT %s:%d: %s (0 points for %s)\n", f.File, f.Line, f.Message, against)
+			} else {
+				fmt.Fprintf(w, "  flag   %s:%d: %s\n", f.File, f.Line, f.Message)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\n%d findings that cost points (REJECT), %d to read (flag).\n", r.Rejects, r.Flags)
+	if r.Rejects+r.Flags > 0 {
+		fmt.Fprintln(w, "What each rule means and what the audit cannot see: docs/instructors.md")
+	}
+}
+
 // printMutants prints the mutant verdicts' summary (the verdicts themselves
 // are printed as they come).
 func printMutants(w io.Writer, r *MutantReport) {
@@ -104,6 +131,7 @@ jobs:
           go.sum
           exercises/go.sum
     - name: Build the graders once (modules and the build cache; not graded)
+      continue-on-error: true
       run: go test -count=1 -run '^$' ./exercises/...
 `)
 	var ids []string
@@ -115,6 +143,7 @@ jobs:
 			minutes := int(t.TimeLimit().Minutes()) + 5
 			fmt.Fprintf(&b, `    - name: %s
       id: %s
+      if: ${{ !cancelled() }}
       uses: classroom-resources/autograding-command-grader@v1
       with:
         test-name: %s
@@ -126,6 +155,7 @@ jobs:
 		}
 	}
 	b.WriteString(`    - name: Autograding Reporter
+      if: ${{ !cancelled() }}
       uses: classroom-resources/autograding-grading-reporter@v1
       env:
 `)

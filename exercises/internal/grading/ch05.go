@@ -6,7 +6,8 @@ var ch05 = Chapter{
 	Dir:   "05-realnvp-2d",
 	Title: "RealNVP on 2D data",
 	Tasks: []Task{
-		{Test: "TestRealNVP2DLayers", Title: "Build a RealNVP for 2D points", Points: 2},
+		{Test: "TestRealNVP2DLayers", Title: "Build a RealNVP for 2D points", Points: 2,
+			Answer: []string{"NewRealNVP2D"}, Forbidden: []string{flowlibPkg + ".RealNVP"}},
 		{Test: "TestRealNVP2DMoons", Title: "Train it on moons below the target NLL", Points: 3, Limit: 60 * time.Second},
 		{Test: "TestVAEELBO", Title: "Single-sample ELBO of a Gaussian VAE", Points: 3},
 		{Test: "TestVAEIWAE", Title: "Importance-weighted bound, computed stably", Points: 3},

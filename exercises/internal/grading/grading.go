@@ -55,6 +55,7 @@ func Run(t *testing.T, check func(c *C)) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recordTest(t)
 	c := runCheck(task.Title, task.TimeLimit(), check)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -102,7 +103,9 @@ func runCheck(title string, limit time.Duration, check func(c *C)) *C {
 func (c *C) panicked(r any) {
 	msg := fmt.Sprint(r)
 	hint := "your code panicked; the frames below show where (most often a nil value, an index out of range, or a shape mismatch while building a graph)"
-	if strings.Contains(msg, "nil") {
+	if strings.Contains(msg, "os.Exit") {
+		hint = "your code calls os.Exit, which ends the test process: an answer returns its result (or an error), it never ends the process"
+	} else if strings.Contains(msg, "nil") {
 		hint = "a nil value reached code that needed one: is a function still the stub that returns nil? Write its body (see its doc comment)"
 	}
 	c.Errorf("checking: the code runs without panicking\ngot:      panic: %s\nhint:     %s\n%s", FirstLines(msg, 6), hint, exerciseFrames(string(debug.Stack())))
@@ -214,7 +217,8 @@ func (c *C) Close(what string, got, want, tol float64, hint string, mistakes ...
 	if Near(got, want, tol) {
 		return true
 	}
-	c.Errorf("%s", Explain(what, fmt.Sprintf("%.6g", want), fmt.Sprintf("%.6g", got), Diagnose(got, tol, hint, mistakes...)))
+	wantText, gotText := Distinct(want, got)
+	c.Errorf("%s", Explain(what, wantText, gotText, Diagnose(got, tol, hint, mistakes...)))
 	return false
 }
 

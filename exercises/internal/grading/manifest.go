@@ -19,6 +19,14 @@ type Task struct {
 	Title  string        // what the learner implements, for the grade table
 	Points int           // awarded when the test passes
 	Limit  time.Duration // the time the check may take; 0 means DefaultLimit
+
+	// Answer names the package-level functions and types the learner writes
+	// for this task, and Forbidden the library's own versions of them
+	// ("import/path.Name"): the audit rejects the task when the answer's code
+	// (the declarations in Answer and whatever in the package they use)
+	// refers to one of them.
+	Answer    []string
+	Forbidden []string
 }
 
 // DefaultLimit is how long a task's check may run before it fails as a

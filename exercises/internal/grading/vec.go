@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -36,16 +37,63 @@ func AllNear(got, want []float64, tol float64) bool {
 
 // Short formats up to 6 values, "[1 2.5 -3 ...]", and says how many there
 // are when there are more.
-func Short(v []float64) string {
+func Short(v []float64) string { return shortDigits(v, 6) }
+
+// shortDigits is [Short] with the given number of significant digits.
+func shortDigits(v []float64, digits int) string {
 	parts := make([]string, 0, 7)
 	for i, x := range v {
 		if i == 6 {
 			parts = append(parts, fmt.Sprintf("... (%d values)", len(v)))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%.6g", x))
+		parts = append(parts, strconv.FormatFloat(x, 'g', digits, 64))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// Distinct formats want and got for a failure message with 6 significant
+// digits, or more (up to 17, which tells any two float64 apart) when 6 would
+// print two different values alike: a float32 rounding of 8 reads
+// "8.0000001", not "8".
+func Distinct(want, got float64) (wantText, gotText string) {
+	digits := digitsToTell([]float64{want}, []float64{got})
+	return strconv.FormatFloat(want, 'g', digits, 64), strconv.FormatFloat(got, 'g', digits, 64)
+}
+
+// ShortPair formats want and got like [Short], with one number of
+// significant digits for both, enough that every pair of shown entries that
+// differ reads differently.
+func ShortPair(want, got []float64) (wantText, gotText string) {
+	digits := digitsToTell(want[:min(len(want), 6)], got[:min(len(got), 6)])
+	return shortDigits(want, digits), shortDigits(got, digits)
+}
+
+// digitsToTell returns the fewest significant digits, from 6 to 17, with
+// which every pair want[i], got[i] of different values prints differently.
+func digitsToTell(want, got []float64) int {
+	digits := 6
+	for i := range min(len(want), len(got)) {
+		a, b := want[i], got[i]
+		if a == b || math.IsNaN(a) || math.IsNaN(b) {
+			continue
+		}
+		for digits < 17 && strconv.FormatFloat(a, 'g', digits, 64) == strconv.FormatFloat(b, 'g', digits, 64) {
+			digits++
+		}
+	}
+	return digits
+}
+
+// firstDifference returns the index of the first entry of got that is not
+// [Near] want's, or -1.
+func firstDifference(got, want []float64, tol float64) int {
+	for i := range min(len(got), len(want)) {
+		if !Near(got[i], want[i], tol) {
+			return i
+		}
+	}
+	return -1
 }
 
 // CloseVec checks got against want entry by entry (tolerance relative to
@@ -75,7 +123,13 @@ func (c *C) CloseVec(what string, got, want []float64, tol float64, hint string,
 			break
 		}
 	}
-	c.Errorf("%s", Explain(what, Short(want), Short(got), chosen))
+	wantText, gotText := ShortPair(want, got)
+	if bad := firstDifference(got, want, tol); bad >= 6 {
+		// The shown values agree: say where the vectors part.
+		w, g := Distinct(want[bad], got[bad])
+		gotText += fmt.Sprintf(" (value %d is the first that differs: expected %s, got %s)", bad, w, g)
+	}
+	c.Errorf("%s", Explain(what, wantText, gotText, chosen))
 	return false
 }
 
@@ -115,7 +169,8 @@ func (c *C) CloseEach(what string, got, want []float64, tol float64, hint string
 	if len(want) > 1 {
 		where = fmt.Sprintf("%s (value %d of %d)", what, bad, len(want))
 	}
-	c.Errorf("%s", Explain(where, fmt.Sprintf("%.6g", want[bad]), fmt.Sprintf("%.6g", got[bad]), hint))
+	wantText, gotText := Distinct(want[bad], got[bad])
+	c.Errorf("%s", Explain(where, wantText, gotText, hint))
 	return false
 }
 
