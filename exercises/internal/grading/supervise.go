@@ -24,7 +24,6 @@ package grading
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -175,9 +174,7 @@ func runWorker(c Chapter) Verdict {
 	cmd := exec.Command(os.Args[0], os.Args[1:]...)
 	cmd.Env = append(withoutEnv(os.Environ(), VerdictEnv, AuditedEnv), workerEnv+"="+nonce)
 	cmd.ExtraFiles = []*os.File{recordW}
-	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
-	lastRun := &runTracker{out: os.Stdout}
-	cmd.Stdout = lastRun
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	setWorkerAttrs(cmd)
 	if err := cmd.Start(); err != nil {
 		recordW.Close()
@@ -198,7 +195,7 @@ func runWorker(c Chapter) Verdict {
 	results := map[string]bool{}
 	started := map[string]bool{}
 	var order []string
-	var current string
+	var current, lastEnded string
 	for _, e := range events {
 		switch e.Event {
 		case "start":
@@ -207,7 +204,7 @@ func runWorker(c Chapter) Verdict {
 			}
 			started[e.Test], current = true, e.Test
 		case "end":
-			results[e.Test], current = e.Passed, ""
+			results[e.Test], current, lastEnded = e.Passed, "", e.Test
 		case "complete":
 			v.Complete = true
 		}
@@ -220,31 +217,34 @@ func runWorker(c Chapter) Verdict {
 		return v
 	}
 	v.Running = current
-	if current == "" {
-		v.Running = lastRun.name()
-	}
-	v.Problem = earlyEndProblem(waitErr, v.ExitCode, v.Running, readErr)
+	v.Problem = earlyEndProblem(waitErr, v.ExitCode, current, lastEnded, readErr)
 	for i := range v.Tests {
 		v.Tests[i].Reason = v.Problem
 	}
 	return v
 }
 
-// earlyEndProblem says why a worker that did not complete earns nothing.
-func earlyEndProblem(waitErr error, code int, running string, readErr error) string {
-	during := "before its tests ran"
-	if running != "" {
-		during = "while " + running + " was running"
+// earlyEndProblem says why a worker that did not complete earns nothing:
+// running is the test it was running, lastEnded the last test that ended.
+func earlyEndProblem(waitErr error, code int, running, lastEnded string, readErr error) string {
+	when := "before its tests ran"
+	switch {
+	case running != "":
+		when = "while " + running + " was running"
+	case lastEnded != "":
+		when = "after " + lastEnded + " had returned"
 	}
 	switch {
 	case readErr != nil:
 		return fmt.Sprintf("the test process's completion record is not valid (%v): no points, whatever the process printed", readErr)
 	case code == 0:
-		return fmt.Sprintf("the test process exited with status 0 %s, without finishing its tests: something in the answer ends the process (os.Exit, syscall.Exit, log.Fatal...). An answer returns its result; any PASS line printed before the exit was not the testing framework's, so no points", during)
+		return fmt.Sprintf("the test process exited with status 0 %s, without finishing its tests: something in the answer ends the process (os.Exit, syscall.Exit, log.Fatal...). An answer returns its result; any PASS line printed before the exit was not the testing framework's, so no points", when)
 	case code < 0:
-		return fmt.Sprintf("the test process was killed (%v) %s: no points", waitErr, during)
+		return fmt.Sprintf("the test process was killed (%v) %s: no points", waitErr, when)
+	case running == "" && lastEnded != "":
+		return fmt.Sprintf("the test process crashed (exit status %d) %s: a goroutine the answer started panicked after its test returned; the output above shows the panic. No points for the tests of this run", code, when)
 	default:
-		return fmt.Sprintf("the test process crashed (exit status %d) %s, or right after it returned (a goroutine the answer started that panicked later?): no points for the tests of this run; the output above shows the panic", code, during)
+		return fmt.Sprintf("the test process crashed (exit status %d) %s; the output above shows why. No points for the tests of this run", code, when)
 	}
 }
 
@@ -369,38 +369,6 @@ func recordTest(t *testing.T) {
 	}
 	worker.send(record{Event: "start", Test: t.Name()})
 	t.Cleanup(func() { worker.send(record{Event: "end", Test: t.Name(), Passed: !t.Failed()}) })
-}
-
-// runTracker copies the worker's output and remembers the last test that
-// -test.v said it started, to name it when the worker ends early.
-type runTracker struct {
-	out  io.Writer
-	mu   sync.Mutex
-	line []byte
-	last string
-}
-
-func (r *runTracker) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	r.line = append(r.line, p...)
-	for {
-		i := bytes.IndexByte(r.line, '\n')
-		if i < 0 {
-			break
-		}
-		if name, ok := strings.CutPrefix(strings.TrimSpace(string(r.line[:i])), "=== RUN"); ok {
-			r.last = strings.TrimSpace(name)
-		}
-		r.line = r.line[i+1:]
-	}
-	r.mu.Unlock()
-	return r.out.Write(p)
-}
-
-func (r *runTracker) name() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last
 }
 
 func newNonce() string {
