@@ -154,6 +154,36 @@ type AuditReport struct {
 	Rejects  int            `json:"rejects"` // findings that cost points
 	Flags    int            `json:"flags"`   // findings listed for the instructor
 	Chapters []AuditChapter `json:"chapters"`
+	// ChangedGraders are the graders' files that differ from the template
+	// commit given with --against.
+	ChangedGraders []string `json:"changed_graders,omitempty"`
+}
+
+// changedGraders lists the files of the repository that holds source's
+// answers, other than answer files, that differ from commit: the files a
+// student must not change.
+func changedGraders(source, root, commit string) ([]string, error) {
+	dir := root
+	if source != "exercises" && source != "solutions" {
+		dir = source
+	}
+	top, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return nil, fmt.Errorf("--against: %s is not in a git repository", dir)
+	}
+	repo := strings.TrimSpace(string(top))
+	out, err := exec.Command("git", "-C", repo, "diff", "--name-only", commit, "--",
+		"exercises/*_test.go", "exercises/internal", ".github", "go.work", "go.mod", "exercises/go.mod", "go.sum", "exercises/go.sum").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("--against %s: git diff: %s", commit, strings.TrimSpace(string(out)))
+	}
+	var changed []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line != "" {
+			changed = append(changed, line)
+		}
+	}
+	return changed, nil
 }
 
 // AuditChapter is one chapter's findings.

@@ -38,6 +38,7 @@ func main() {
 	list := flag.Bool("list", false, "list the tasks and their points without grading")
 	strict := flag.Bool("strict", false, "exit with status 1 unless every task passes (every mutant is rejected with --mutants; the audit finds nothing that costs points with --audit)")
 	answers := flag.String("answers", "", "grade the answers in this directory, laid out like exercises/ (a student's exercises/ directory); files it lacks are taken from exercises/")
+	against := flag.String("against", "", "with --audit: a git commit of the template (the answers' repository is the one that holds them); list the graders' files (tests, exercises/internal, the workflow, go.work, go.mod) that differ from it")
 	audit := flag.Bool("audit", false, "audit the answers instead of grading them: list imports, calls and library functions an honest answer does not need (docs/instructors.md)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: scripts/grade [flags] [chapter ...]\n\nChapters are exercise directories or their numbers (01 to %02d); all by default.\n\n", len(grading.Chapters))
@@ -84,6 +85,12 @@ func main() {
 		r, err := g.auditReport(chapters, source)
 		if err != nil {
 			fail(err)
+		}
+		if *against != "" {
+			if r.ChangedGraders, err = changedGraders(source, g.root, *against); err != nil {
+				fail(err)
+			}
+			r.Rejects += len(r.ChangedGraders)
 		}
 		printAudit(os.Stdout, r)
 		report, complete = r, r.Rejects == 0

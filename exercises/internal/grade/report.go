@@ -73,7 +73,10 @@ func printAudit(w io.Writer, r *AuditReport) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\n%d findings that cost points (REJECT), %d to read (flag).\n", r.Rejects, r.Flags)
+	for _, f := range r.ChangedGraders {
+		fmt.Fprintf(w, "CHANGED %s differs from the template (--against): grade with your own copy of the graders (--answers)\n", f)
+	}
+	fmt.Fprintf(w, "\n%d findings that cost points (REJECT, CHANGED), %d to read (flag).\n", r.Rejects, r.Flags)
 	if r.Rejects+r.Flags > 0 {
 		fmt.Fprintln(w, "What each rule means and what the audit cannot see: docs/instructors.md")
 	}
