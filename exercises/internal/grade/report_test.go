@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,5 +73,42 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := loadMutants(dir + "/missing.json"); err == nil {
 		t.Error("a missing mutants file gave no error")
+	}
+}
+
+// --against lists the graders' files a student changed, not their answers.
+func TestChangedGraders(t *testing.T) {
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, content string) {
+		t.Helper()
+		path := filepath.Join(repo, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q")
+	write("exercises/01-x/answer.go", "package x\n")
+	write("exercises/01-x/answer_test.go", "package x\n")
+	write("go.work", "go 1.27\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "template")
+	write("exercises/01-x/answer.go", "package x\n\nfunc F() {}\n")
+	write("exercises/01-x/answer_test.go", "package x\n\n// weakened\n")
+	changed, err := changedGraders(filepath.Join(repo, "exercises"), "", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 1 || changed[0] != "exercises/01-x/answer_test.go" {
+		t.Errorf("changed graders %v, want only exercises/01-x/answer_test.go", changed)
 	}
 }
