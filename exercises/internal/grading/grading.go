@@ -210,21 +210,43 @@ func Near(got, want, tol float64) bool {
 }
 
 // Close checks that got is within tol of want (relative to max(1, |want|)).
-// When it is not, the failure names what was checked and, if got matches a
-// diagnosed mistake, that mistake's hint; otherwise hint (which may be "").
-// It returns whether the check passed.
+// When it is not, the failure names what was checked, shows both values with
+// enough digits to tell them apart ([Distinct]) and, if got matches a
+// diagnosed mistake, that mistake's hint; otherwise a note when got misses
+// want only by a rounding-sized amount (float32 arithmetic, say), then hint
+// (which may be ""). It returns whether the check passed.
 func (c *C) Close(what string, got, want, tol float64, hint string, mistakes ...Diagnosis) bool {
 	if Near(got, want, tol) {
 		return true
 	}
 	wantText, gotText := Distinct(want, got)
-	c.Errorf("%s", Explain(what, wantText, gotText, Diagnose(got, tol, hint, mistakes...)))
+	c.Errorf("%s", Explain(what, wantText, gotText, diagnose(got, want, tol, hint, mistakes)))
 	return false
 }
 
 // Diagnose returns the hint of the first mistake whose value got matches
-// (within tol), or fallback.
+// (within tol; an infinite value only itself), else a note on a non-finite
+// got or on exactly 0 (the stubs' answer), else fallback. When got is exactly
+// 0 and so is the mistake it matches, the hint names both causes: the stub
+// and the mistake give the same number.
 func Diagnose(got, tol float64, fallback string, mistakes ...Diagnosis) string {
+	return diagnose(got, math.NaN(), tol, fallback, mistakes)
+}
+
+// stubHint is the hint for a result of exactly 0, the stubs' answer.
+const stubHint = "exactly 0: is the function still the stub? Write its body (its doc comment says what to compute)"
+
+// diagnose is [Diagnose] knowing want (NaN when unknown), for the note on a
+// result that is off by rounding only.
+func diagnose(got, want, tol float64, fallback string, mistakes []Diagnosis) string {
+	for _, m := range mistakes {
+		if Near(got, m.Value, tol) {
+			if got == 0 {
+				return stubHint + "; if it is not: " + m.Hint
+			}
+			return m.Hint
+		}
+	}
 	if math.IsNaN(got) || math.IsInf(got, 0) {
 		notFinite := "the value is not finite: look for log of a negative number or of 0, a division by 0, or exp of a large number"
 		if fallback != "" {
@@ -232,13 +254,11 @@ func Diagnose(got, tol float64, fallback string, mistakes ...Diagnosis) string {
 		}
 		return notFinite
 	}
-	for _, m := range mistakes {
-		if Near(got, m.Value, tol) {
-			return m.Hint
-		}
+	if note := precisionNote(got, want, tol); note != "" {
+		return joinHints(note, fallback)
 	}
 	if got == 0 {
-		return "exactly 0: is the function still the stub? Write its body (its doc comment says what to compute); " + fallback
+		return joinHints(stubHint, fallback)
 	}
 	return fallback
 }

@@ -85,6 +85,54 @@ func digitsToTell(want, got []float64) int {
 	return digits
 }
 
+// precisionNote returns a note for got when it misses want (by more than
+// tol, which is tighter than float32 can give) only by a rounding-sized
+// amount, at most 10⁻⁵ relative; "" otherwise.
+func precisionNote(got, want, tol float64) string {
+	if tol >= 1e-6 || math.IsNaN(want) || math.IsInf(want, 0) || math.IsNaN(got) || math.IsInf(got, 0) || !Near(got, want, 1e-5) {
+		return ""
+	}
+	return "close, but right to about " + agreeingDigits(got, want) + " significant digits only: float32 arithmetic (or a float32 sum), " +
+		"a constant rounded by hand, or a numerically unstable formula loses precision; compute in float64"
+}
+
+// vecPrecisionNote is [precisionNote] for vectors of equal length: every
+// entry within 10⁻⁵ of want's, the worst one telling the digits.
+func vecPrecisionNote(got, want []float64, tol float64) string {
+	worst := -1
+	worstErr := 0.0
+	for i := range want {
+		if precisionNote(got[i], want[i], tol) == "" && !Near(got[i], want[i], tol) {
+			return ""
+		}
+		if err := math.Abs(got[i]-want[i]) / math.Max(1, math.Abs(want[i])); err >= worstErr {
+			worst, worstErr = i, err
+		}
+	}
+	if worst < 0 {
+		return ""
+	}
+	return precisionNote(got[worst], want[worst], tol)
+}
+
+// agreeingDigits returns how many significant digits got and want share,
+// relative to max(1, |want|), as text.
+func agreeingDigits(got, want float64) string {
+	rel := math.Abs(got-want) / math.Max(1, math.Abs(want))
+	return strconv.Itoa(int(math.Max(1, math.Floor(-math.Log10(rel)))))
+}
+
+// joinHints joins two hints with "; ", either of which may be "".
+func joinHints(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
 // firstDifference returns the index of the first entry of got that is not
 // [Near] want's, or -1.
 func firstDifference(got, want []float64, tol float64) int {
@@ -117,11 +165,15 @@ func (c *C) CloseVec(what string, got, want []float64, tol float64, hint string,
 			break
 		}
 	}
+	matched := false
 	for _, m := range mistakes {
 		if AllNear(got, m.Values, tol) {
-			chosen = m.Hint
+			chosen, matched = m.Hint, true
 			break
 		}
+	}
+	if note := vecPrecisionNote(got, want, tol); !matched && note != "" {
+		chosen = joinHints(note, hint)
 	}
 	wantText, gotText := ShortPair(want, got)
 	if bad := firstDifference(got, want, tol); bad >= 6 {
@@ -164,6 +216,8 @@ func (c *C) CloseEach(what string, got, want []float64, tol float64, hint string
 	}
 	if !matched && (math.IsNaN(got[bad]) || math.IsInf(got[bad], 0)) {
 		hint = Diagnose(got[bad], tol, hint)
+	} else if note := vecPrecisionNote(got, want, tol); !matched && note != "" {
+		hint = joinHints(note, hint)
 	}
 	where := what
 	if len(want) > 1 {
