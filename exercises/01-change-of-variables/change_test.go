@@ -17,9 +17,25 @@ func logStdNormal(z float64) float64 { return -z*z/2 - logSqrt2Pi }
 
 func TestAffineGaussianLogProb(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
-		cases := []struct{ x, mu, sigma float64 }{
-			{0.3, 0, 1.5}, {2.5, 1, 2}, {-1, 0.5, 0.3}, {1.7, 1, -2}, {-0.2, 0, -0.5},
+		type affineCase struct {
+			x, mu, sigma float64
+			tail         bool // far in a tail, where exp(−z²/2) underflows to 0
 		}
+		cases := []affineCase{
+			{0.3, 0, 1.5, false}, {2.5, 1, 2, false}, {-1, 0.5, 0.3, false}, {1.7, 1, -2, false}, {-0.2, 0, -0.5, false},
+		}
+		// Random cases: σ of either sign from 10⁻³ to 10³, z up to a few units.
+		rng := rand.New(rand.NewPCG(11, 12))
+		for range 200 {
+			mu := 10*rng.Float64() - 5
+			sigma := math.Pow(10, 6*rng.Float64()-3)
+			if rng.IntN(2) == 0 {
+				sigma = -sigma
+			}
+			cases = append(cases, affineCase{mu + sigma*3*rng.NormFloat64(), mu, sigma, false})
+		}
+		// Far in the tails: z = ±40, where the density itself underflows but its log is about −800.
+		cases = append(cases, affineCase{0.5 + 40*0.25, 0.5, 0.25, true}, affineCase{-1 - 45*3, -1, -3, true})
 		for _, tc := range cases {
 			got := AffineGaussianLogProb(tc.x, tc.mu, tc.sigma)
 			z := (tc.x - tc.mu) / tc.sigma
@@ -29,6 +45,9 @@ func TestAffineGaussianLogProb(t *testing.T) {
 			hint := "log p_X(x) = log N(z) + log|f'(x)| with z = (x − μ)/σ and f'(x) = 1/σ"
 			if math.IsNaN(got) && tc.sigma < 0 {
 				hint = "NaN for σ < 0: the log-det is log|f'(x)| = −log|σ|, with the absolute value (math.Abs)"
+			} else if tc.tail && math.IsInf(got, -1) {
+				hint = fmt.Sprintf("−Inf in the tail (z = %g): exp(−z²/2) underflows to 0 there, and log 0 = −Inf. "+
+					"Work in logs: −z²/2 − ½ log 2π − log|σ|, never the log of the density", z)
 			}
 			if !c.Close(what, got, want, 1e-9, hint,
 				grading.Mistake(logStdNormal(z), "the log-det term is missing: add log|f'(x)| = −log|σ| (a wider Gaussian has a lower peak)"),
@@ -57,16 +76,33 @@ func TestSquareOfUniformDensity(t *testing.T) {
 				return
 			}
 		}
+		// Random points of (0, 1), down to 10⁻¹², where the density is 5·10⁵.
+		rng := rand.New(rand.NewPCG(3, 4))
+		for range 100 {
+			x := math.Pow(10, -12*rng.Float64())
+			if !c.Close(fmt.Sprintf("SquareOfUniformDensity(%g)", x), SquareOfUniformDensity(x), 1/(2*math.Sqrt(x)), 1e-9,
+				"p_X(x) = p_U(√x)·|d√x/dx| = 1/(2√x) on (0, 1)") {
+				return
+			}
+		}
 		for _, x := range []float64{-0.5, 1.5, 4} {
 			if got := SquareOfUniformDensity(x); got != 0 {
 				c.Fatalf("%s", grading.Explain(fmt.Sprintf("SquareOfUniformDensity(%g), outside (0, 1)", x), "0", fmt.Sprint(got),
 					"u² never leaves (0, 1), so the density there is 0 (p_U(√x) = 0 for √x ≥ 1; √x is not even real for x < 0)"))
 			}
 		}
+		// The edges of the open interval (0, 1): outside it, so 0 (and never +Inf).
+		for _, x := range []float64{0, 1} {
+			if got := SquareOfUniformDensity(x); got != 0 {
+				c.Fatalf("%s", grading.Explain(fmt.Sprintf("SquareOfUniformDensity(%g), at an edge of (0, 1)", x), "0", fmt.Sprint(got),
+					"(0, 1) is open: x = 0 and x = 1 are outside it, where the doc comment says the density is 0 "+
+						"(at x = 0, 1/(2√x) would be +Inf, which breaks any sum of densities): return 0 for x ≤ 0 and for x ≥ 1"))
+			}
+		}
 		// Against a histogram of samples: each bin's probability is the integral
 		// of the density over the bin.
 		const n, bins = 200_000, 20
-		rng := rand.New(rand.NewPCG(1, 2))
+		rng = rand.New(rand.NewPCG(1, 2))
 		counts := make([]int, bins)
 		for range n {
 			u := rng.Float64()
@@ -118,16 +154,26 @@ func TestSinhNormalLogProb(t *testing.T) {
 func TestPolarLogProb(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		rayleigh := func(r float64) float64 { return math.Log(r) - r*r/2 }
-		for _, p := range [][2]float64{{0.5, 0.2}, {-1.2, 0.7}, {0.1, -2}, {2.5, 1.5}} {
+		points := [][2]float64{{0.5, 0.2}, {-1.2, 0.7}, {0.1, -2}, {2.5, 1.5},
+			{1e-10, 0}, {-3e-9, 4e-9}, {0, -2e-12}} // r > 0 but near 0, where log r is large and must cancel exactly
+		rng := rand.New(rand.NewPCG(7, 8))
+		for range 50 {
+			points = append(points, [2]float64{4*rng.Float64() - 2, 4*rng.Float64() - 2})
+		}
+		for _, p := range points {
 			x, y := p[0], p[1]
 			r := math.Hypot(x, y)
 			want := -(x*x+y*y)/2 - math.Log(2*math.Pi) // the standard normal in the plane
 			got := PolarLogProb(x, y, rayleigh)
-			if !c.Close(fmt.Sprintf("PolarLogProb(%g, %g) with r ~ Rayleigh, against the standard normal in the plane", x, y), got, want, 1e-9,
-				"log p(x, y) = log p_R(r) + log p_Θ(θ) − log r",
+			hint := "log p(x, y) = log p_R(r) + log p_Θ(θ) − log r"
+			if r < 1e-6 {
+				hint = fmt.Sprintf("near r = 0 (here r = %g) the log-det −log r must be exact: use r = math.Hypot(x, y) as it is, with no ε added to r or inside the log", r)
+			}
+			if !c.Close(fmt.Sprintf("PolarLogProb(%g, %g) with r ~ Rayleigh, against the standard normal in the plane", x, y), got, want, 1e-9, hint,
 				grading.Mistake(want+math.Log(r), "the log-det −log r is missing: the area element is dx dy = r dr dθ, so the density in (x, y) divides by r"),
 				grading.Mistake(want+2*math.Log(r), "the sign of the log-det is flipped: going from (x, y) to (r, θ), |det J| = 1/r, so add −log r"),
 				grading.Mistake(want+math.Log(2*math.Pi), "θ's density is missing: uniform on [0, 2π) means p_Θ = 1/(2π), which adds −log 2π"),
+				grading.Mistake(want+math.Log(2), "θ is uniform on [0, 2π): p_Θ = 1/(2π), not 1/π"),
 			) {
 				return
 			}
@@ -169,6 +215,11 @@ func TestFindTheBug(t *testing.T) {
 			grading.Mistake(0.625, "those are the right edges of the cells: evaluate at the centres, lo + (i + ½)·width"),
 			grading.Mistake(2, "the sum is not multiplied by the cell width (hi − lo)/n"),
 		) {
+			return
+		}
+		// 10⁵ cells: the midpoint rule is still exact for x on [0, 1], so all the error is rounding.
+		if !c.Close("IntegrateDensity(log x, 0, 1, 100000): the midpoint rule is exact for a linear density, so only rounding can move it", IntegrateDensity(linear, 0, 1, 100_000), 0.5, 1e-9,
+			"accumulate the sum in float64: a float32 sum of 100,000 terms keeps 6 or 7 digits at best") {
 			return
 		}
 		if !c.Close("IntegrateDensity of a standard normal over [−10, 10], 2000 cells", IntegrateDensity(logStdNormal, -10, 10, 2000), 1, 1e-6,
