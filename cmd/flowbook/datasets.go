@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,16 @@ import (
 	"github.com/flowbook/flowbook/flowlib/data"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
+
+// csvHelp describes the CSV files train and eval read (data.ReadCSV), for
+// their usage texts.
+const csvHelp = `CSV files: one point per line. Values are separated by commas, or, when the
+first line has no comma, by tabs or by runs of spaces (as numpy.savetxt
+writes); semicolons are rejected. A first line without any number in it is
+a header, and is skipped; so are blank lines. Every value must be a finite
+number within ±1e6: flows compute in float32, where the squares of larger
+values overflow, so standardise such columns first.
+`
 
 // toyNames lists the toy datasets --data accepts by name.
 func toyNames() []string { return data.Names() }
@@ -181,29 +192,38 @@ func firstN(s *data.Samples, n int) *data.Samples {
 	return &out
 }
 
-// trueMeanLogLikelihood returns the mean log-density of the points under the
-// exact density of the toy dataset name, when it has a closed form
-// (data.TrueLogDensity): the best mean log-likelihood any model can reach on
-// those points.
-func trueMeanLogLikelihood(name string, points *data.Samples) (float64, bool) {
-	if _, ok := data.TrueLogDensity(name); !ok || points.Dim != 2 {
-		return 0, false
+// trueLogLikelihoods returns the log-density of each point under the exact
+// density of the toy dataset name, when it has a closed form
+// (data.TrueLogDensity): their mean is the best mean log-likelihood any model
+// can reach on those points.
+func trueLogLikelihoods(name string, points *data.Samples) ([]float64, bool) {
+	logp, ok := data.TrueLogDensity(name)
+	if !ok || points.Dim != 2 {
+		return nil, false
 	}
-	mean, err := data.MeanTrueLogLikelihood(name, points)
-	return mean, err == nil
+	out := make([]float64, points.N)
+	for i := range points.N {
+		row := points.Row(i)
+		out[i] = logp(float64(row[0]), float64(row[1]))
+	}
+	return out, true
 }
 
 // scores are a model's results on a set of points, as train and eval print them.
 type scores struct {
-	N            int
-	Dim          int
-	MeanLogLik   float64 // mean log p_model(x), nats
-	MedianLogLik float64 // median log p_model(x), nats
-	MinLogLik    float64 // lowest log p_model(x), nats
-	HasTruth     bool
-	TrueLogLik   float64 // mean log p_true(x), nats, when HasTruth
-	TruthDataset string  // the toy dataset whose exact density gives TrueLogLik
-	TruthAssumed bool    // the points come from a file assumed to hold TruthDataset data
+	N             int
+	Dim           int
+	MeanLogLik    float64 // mean log p_model(x), nats
+	MedianLogLik  float64 // median log p_model(x), nats
+	MinLogLik     float64 // lowest log p_model(x), nats
+	HasTruth      bool
+	TrueLogLik    float64 // mean log p_true(x), nats, when HasTruth
+	GapSE         float64 // standard error of the gap TrueLogLik − MeanLogLik; NaN if it cannot be estimated
+	NoTrueDensity int     // points where p_true(x) = 0 (log p_true = -Inf): they cannot come from TruthDataset
+	TruthDataset  string  // the toy dataset whose exact density gives TrueLogLik
+	TruthAssumed  bool    // the points come from a file assumed to hold TruthDataset data
+
+	logProbs []float64 // log p_model(x) of each point, for addTruth
 }
 
 // newScores summarises the log-likelihoods of points of dimension dim.
@@ -225,16 +245,69 @@ func newScores(logProbs []float64, dim int) scores {
 	if n%2 == 0 {
 		median = (sorted[n/2-1] + sorted[n/2]) / 2
 	}
-	return scores{N: n, Dim: dim, MeanLogLik: sum / float64(n), MedianLogLik: median, MinLogLik: sorted[0]}
+	return scores{N: n, Dim: dim, MeanLogLik: sum / float64(n), MedianLogLik: median, MinLogLik: sorted[0],
+		logProbs: logProbs}
 }
 
-// print writes the scores, one per line. The mean log-likelihood has six
-// decimals so that eval can be checked against train.
-func (s scores) print(w io.Writer) {
-	fmt.Fprintf(w, "  points:               %d\n", s.N)
-	fmt.Fprintf(w, "  mean log-likelihood: %10.6f nats\n", s.MeanLogLik)
-	fmt.Fprintf(w, "  NLL:                 %10.6f bits/dim\n", training.BitsPerDim(-s.MeanLogLik, s.Dim))
-	fmt.Fprintf(w, "  median, lowest:      %10.4f, %.4f nats  (one very unlikely point can move the mean)\n",
+// addTruth adds the comparison with the exact density of the toy dataset
+// name, when it has one, on the same points: its mean log-likelihood, and
+// the standard error of the gap, the mean of the per-point differences
+// log p_true(x) − log p_model(x), from their spread.
+func (s *scores) addTruth(name string, points *data.Samples) {
+	truth, ok := trueLogLikelihoods(name, points)
+	if !ok || len(truth) != len(s.logProbs) {
+		return
+	}
+	s.HasTruth, s.TruthDataset = true, name
+	sum := 0.0
+	for _, v := range truth {
+		sum += v
+		if math.IsInf(v, -1) {
+			s.NoTrueDensity++
+		}
+	}
+	// In order, as data.MeanTrueLogLikelihood adds them: the same number.
+	s.TrueLogLik = sum / float64(len(truth))
+	s.GapSE = math.NaN()
+	if n := len(truth); n > 1 && s.NoTrueDensity == 0 {
+		gap := s.TrueLogLik - s.MeanLogLik
+		ss := 0.0
+		for i, v := range truth {
+			d := v - s.logProbs[i] - gap
+			ss += d * d
+		}
+		s.GapSE = math.Sqrt(ss / float64(n-1) / float64(n))
+	}
+}
+
+// gapWarning says why the comparison with the exact density is suspect, or
+// returns "". KL(data‖model) cannot be negative, so a gap below zero by more
+// than twice its standard error (a 2% chance for a perfect model, against
+// 16% for once) means the points do not follow the exact density: most
+// often they are another dataset, or the right one at another scale.
+func (s scores) gapWarning() string {
+	switch {
+	case !s.HasTruth:
+		return ""
+	case s.NoTrueDensity > 0:
+		return fmt.Sprintf("%d of the %d points have zero density under %s, so they cannot come from it; "+
+			"give the right --truth, or --truth none", s.NoTrueDensity, s.N, s.TruthDataset)
+	case s.TrueLogLik-s.MeanLogLik < -2*s.GapSE:
+		return fmt.Sprintf("the gap %.4f ± %.4f nats is negative beyond its standard error, which a KL divergence cannot be: "+
+			"the data probably do not come from %s (different scale?); --truth none turns the comparison off",
+			s.TrueLogLik-s.MeanLogLik, s.GapSE, s.TruthDataset)
+	}
+	return ""
+}
+
+// print writes the scores, one per line, and a warning about the gap, if
+// any, to stderr. The mean log-likelihood has six decimals so that eval can
+// be checked against train.
+func (s scores) print(stdout, stderr io.Writer) {
+	fmt.Fprintf(stdout, "  points:               %d\n", s.N)
+	fmt.Fprintf(stdout, "  mean log-likelihood: %10.6f nats\n", s.MeanLogLik)
+	fmt.Fprintf(stdout, "  NLL:                 %10.6f bits/dim\n", training.BitsPerDim(-s.MeanLogLik, s.Dim))
+	fmt.Fprintf(stdout, "  median, lowest:      %10.4f, %.4f nats  (one very unlikely point can move the mean)\n",
 		s.MedianLogLik, s.MinLogLik)
 	if !s.HasTruth {
 		return
@@ -243,8 +316,60 @@ func (s scores) print(w io.Writer) {
 	if s.TruthAssumed {
 		note = "exact density, assuming the file holds " + s.TruthDataset + " points (--truth none turns this off)"
 	}
-	fmt.Fprintf(w, "  true log-likelihood: %10.6f nats  (%s: %s)\n", s.TrueLogLik, s.TruthDataset, note)
-	fmt.Fprintf(w, "  gap (true − model):  %10.6f nats  (an estimate of KL(data‖model) ≥ 0)\n", s.TrueLogLik-s.MeanLogLik)
+	fmt.Fprintf(stdout, "  true log-likelihood: %10.6f nats  (%s: %s)\n", s.TrueLogLik, s.TruthDataset, note)
+	se, seNote := "", ""
+	if !math.IsNaN(s.GapSE) {
+		se, seNote = fmt.Sprintf(" ± %.6f", s.GapSE), ", ± its standard error"
+	}
+	fmt.Fprintf(stdout, "  gap (true − model):  %10.6f%s nats  (an estimate of KL(data‖model) ≥ 0%s)\n",
+		s.TrueLogLik-s.MeanLogLik, se, seNote)
+	if w := s.gapWarning(); w != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+}
+
+// maxListed is how many items an error message lists before "and N more".
+const maxListed = 3
+
+// firstFew joins the first maxListed items, and says how many more there are.
+func firstFew(items []string) string {
+	if len(items) <= maxListed {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:maxListed], ", "), len(items)-maxListed)
+}
+
+// checkFinite returns an error when the mean log-likelihood of the points
+// of src is not finite, naming the first points whose log-likelihood is not
+// (numbered from 1: a CSV file's data rows, after any header) and how many
+// there are. When no point has a finite log-likelihood, the model itself is
+// the problem, not the points.
+func (s scores) checkFinite(src string, csv bool) error {
+	if isFinite(s.MeanLogLik) {
+		return nil
+	}
+	var bad []string // the numbers of the points, from 1
+	kinds := map[string]bool{}
+	for i, v := range s.logProbs {
+		if !isFinite(v) {
+			kinds[fmt.Sprint(v)] = true
+			bad = append(bad, fmt.Sprint(i+1))
+		}
+	}
+	kind := strings.Join(slices.Sorted(maps.Keys(kinds)), " or ")
+	count := len(bad)
+	if count == s.N {
+		return fmt.Errorf("the mean log-likelihood of %s is %v: log p is %s for all %d points, so the model itself is broken "+
+			"(a diverged training run?); retrain it, with a lower --lr", src, s.MeanLogLik, kind, s.N)
+	}
+	list := firstFew(bad)
+	which := "points " + list
+	if csv {
+		which = "data rows " + list + ", counted from 1 after any header"
+	}
+	return fmt.Errorf("the mean log-likelihood of %s is %v: log p is %s for %d of the %d points (%s); "+
+		"the model's float32 arithmetic overflows on points far outside its training data: check those points",
+		src, s.MeanLogLik, kind, count, s.N, which)
 }
 
 // countNonFinite counts the NaN and ±Inf values in s.

@@ -170,6 +170,51 @@ func TestTruthAndGap(t *testing.T) {
 	}
 	out = mustRun(t, "eval", "--checkpoint", dir, "--data", "8gaussians", "--n", "1000")
 	wantContains(t, out, "exact density, same points")
+
+	// The gap comes with its standard error, and a gap that no KL divergence
+	// can be gets a warning: 8gaussians points shrunk 5-fold lie between the
+	// true modes, where the exact density is e⁻²⁰ times lower than the model's.
+	points, err := data.Toy("8gaussians", 500, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range points.Values {
+		points.Values[i] *= 0.2
+	}
+	shrunk := filepath.Join(t.TempDir(), "shrunk.csv")
+	if err := data.SaveCSV(shrunk, points); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		warning []string // in the warning on stderr; nil: no warning
+	}{
+		{"test set", []string{"--data", filepath.Join(dir, "test.csv")}, nil},
+		{"fresh points", []string{"--data", "8gaussians", "--n", "1000"}, nil},
+		{"another scale", []string{"--data", shrunk, "--truth", "8gaussians"},
+			[]string{"negative beyond its standard error", "do not come from 8gaussians (different scale?)", "--truth none"}},
+		{"another dataset", []string{"--data", shrunk, "--truth", "checkerboard"},
+			[]string{"have zero density under checkerboard", "cannot come from it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(append([]string{"eval", "--checkpoint", dir}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+			}
+			if tt.name != "another dataset" { // The standard error of an infinite gap is not a number.
+				wantContains(t, stdout, " ± ")
+			}
+			if tt.warning == nil {
+				if strings.Contains(stderr, "warning") {
+					t.Errorf("unexpected warning:\n%s", stderr)
+				}
+				return
+			}
+			wantContains(t, stderr, append([]string{"warning: "}, tt.warning...)...)
+		})
+	}
 }
 
 // TestTrainOnCSV trains on a CSV file of 3-D points, which has no true density.

@@ -20,12 +20,18 @@ columns as the model has dimensions, such as DIR/test.csv, the test set train
 held out; or the name of a toy dataset, from which --n fresh points are drawn
 with --seed.
 
+` + csvHelp + `
 When the points come from a toy dataset with a known density (8gaussians,
 checkerboard, rings), the exact density's mean log-likelihood on the same
-points is printed too, and the gap between the two: an estimate of
-KL(data‖model), 0 for a perfect model. For a CSV file, --truth says which
-dataset the points come from; by default (auto) it is the dataset the model
-was trained on, which is right for DIR/test.csv.
+points is printed too, and the gap between the two with its standard error:
+an estimate of KL(data‖model), 0 for a perfect model and never below. For a
+CSV file, --truth says which dataset the points come from; by default (auto)
+it is the dataset the model was trained on, which is right for DIR/test.csv.
+A gap below 0 by more than twice its standard error gets a warning: the
+points do not follow that density (another dataset, or another scale).
+
+eval fails (exit status 1) when the mean log-likelihood is not finite, and
+names the first points whose log-likelihood is -Inf or NaN.
 
 For an image model, eval uses the test split of the images it was trained on
 (or of --data mnist:DIR), all of it unless --n limits it to the first N
@@ -117,21 +123,27 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model: %s\n", t.spec)
 	if t.spec.images() {
 		s := newScores(logProbs, points.Dim)
+		if err := s.checkFinite("the test images", false); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
 		fmt.Fprintf(stdout, "data: %s, test split, %d images (dequantization noise drawn with seed %d)\n", src, points.N, *seed)
 		printImageScores(stdout, -s.MeanLogLik, training.BitsPerDim(-s.MeanLogLik, points.Dim))
 		return nil
 	}
 	s := newScores(logProbs, points.Dim)
-	s.TruthDataset, s.TruthAssumed = truthDataset(*truth, src, t.data)
-	if s.TruthDataset != "" {
-		s.TrueLogLik, s.HasTruth = trueMeanLogLikelihood(s.TruthDataset, points)
+	if err := s.checkFinite(src.String(), src.path != ""); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	if name, assumed := truthDataset(*truth, src, t.data); name != "" {
+		s.addTruth(name, points)
+		s.TruthAssumed = assumed
 	}
 	drawn := ""
 	if src.toy != "" {
 		drawn = fmt.Sprintf(", %d points drawn with seed %d", *n, *seed)
 	}
 	fmt.Fprintf(stdout, "data: %s%s\n", src, drawn)
-	s.print(stdout)
+	s.print(stdout, stderr)
 	return nil
 }
 

@@ -79,6 +79,9 @@ Examples:
 Toy datasets: %s.
 Images: mnist:DIR or fashion-mnist:DIR, the MNIST-format files in DIR
 (scripts/fetch-mnist DIR downloads them).
+CSV files: one point per line, values separated by commas (or by tabs or
+spaces when line 1 has no comma); a first line with no number in it is a
+header and is skipped; values must be finite and within ±1e6.
 Models: %s (realnvp for vectors or images, glow for images).
 The compute backend is XLA on CPU when its plugin is installed (scripts/lab and
 scripts/test install it), pure Go otherwise; FLOWBOOK_BACKEND (or GOMLX_BACKEND)

@@ -252,6 +252,20 @@ func TestBadInput(t *testing.T) {
 	empty := writeFile(t, dir, "empty.csv", "")
 	headerOnly := writeFile(t, dir, "header.csv", "x0,x1\n")
 	aFile := writeFile(t, dir, "not-a-dir", "")
+	extreme := writeFile(t, dir, "extreme.csv", "x0,x1\n0.1,0.2\n0.3,0.4\n\n1e30,0.5\n")
+	semicolons := writeFile(t, dir, "semicolons.csv", "x0;x1\n0,1;0,2\n")
+	spaces3 := writeFile(t, dir, "spaces3.csv", "1 2 3\n4 5 6\n")
+	// What a training run that failed, or was killed, before its first
+	// checkpoint left behind (before train learnt to clean up).
+	onlyTestCSV := t.TempDir()
+	writeFile(t, onlyTestCSV, "test.csv", "x0,x1\n1,2\n")
+	strayFiles := t.TempDir()
+	writeFile(t, strayFiles, "notes.txt", "")
+	// A scale bound of 60 lets a coupling scale by e⁶⁰ ≈ 1e26: far points overflow.
+	hugeScales := corruptCopy(t, ".json", editParam(t, "realnvp_scale_bound", func(p map[string]any) {
+		p["Value"] = 60.0
+	}))
+	farPoints := writeFile(t, dir, "far.csv", "x0,x1\n0.5,0.2\n1,0\n1e6,1e6\n-1e6,3\n0,0.5\n")
 
 	truncatedJSON := corruptCopy(t, ".json", func(b []byte) []byte { return b[:len(b)/2] })
 	garbledJSON := corruptCopy(t, ".json", func(b []byte) []byte { return []byte("garbage{") })
@@ -303,6 +317,16 @@ func TestBadInput(t *testing.T) {
 		{"Inf in CSV", []string{"eval", "--checkpoint", ck, "--data", infCSV}, "", 1, []string{"NaN/Inf", "line 2 column 2"}},
 		{"NaN in training CSV", []string{"train", "--data", nanCSV, "--model", "realnvp", "--checkpoint", filepath.Join(dir, "x")}, "", 1,
 			[]string{"NaN/Inf"}},
+		{"extreme value in CSV", []string{"eval", "--checkpoint", ck, "--data", extreme}, "", 1,
+			[]string{"value 1e30 at line 5 column 1 is beyond ±1e6", "float32", "overflow", "standardise"}},
+		{"extreme value in training CSV", []string{"train", "--data", extreme, "--checkpoint", filepath.Join(dir, "x")}, "", 1,
+			[]string{"value 1e30 at line 5 column 1 is beyond ±1e6"}},
+		{"semicolon-separated CSV", []string{"eval", "--checkpoint", ck, "--data", semicolons}, "", 1,
+			[]string{"line 1 is separated by semicolons", "commas, tabs or spaces"}},
+		{"space-separated CSV of another dimension", []string{"eval", "--checkpoint", ck, "--data", spaces3}, "", 1,
+			[]string{"3 columns", "dimension 2"}},
+		{"non-finite log-likelihood", []string{"eval", "--checkpoint", hugeScales, "--data", farPoints}, "", 1,
+			[]string{"mean log-likelihood of " + farPoints + " is -Inf", "-Inf for 2 of the 5 points", "data rows 3, 4", "check those points"}},
 		{"ragged CSV", []string{"eval", "--checkpoint", ck, "--data", ragged}, "", 1, []string{"ragged row at line 3"}},
 		{"empty CSV", []string{"eval", "--checkpoint", ck, "--data", empty}, "", 1, []string{"no data rows"}},
 		{"header-only CSV", []string{"eval", "--checkpoint", ck, "--data", headerOnly}, "", 1, []string{"no data rows"}},
@@ -419,11 +443,15 @@ func TestBadInput(t *testing.T) {
 
 		// Checkpoints.
 		{"missing checkpoint (eval)", []string{"eval", "--checkpoint", filepath.Join(dir, "none"), "--data", "moons"}, "", 1,
-			[]string{"no checkpoint in", "flowbook train"}},
+			[]string{"no checkpoint in", "the directory does not exist", "flowbook train"}},
 		{"missing checkpoint (sample)", []string{"sample", "--checkpoint", filepath.Join(dir, "none"), "--out", "-"}, "", 1,
-			[]string{"no checkpoint in"}},
+			[]string{"no checkpoint in", "does not exist"}},
 		{"empty checkpoint directory", []string{"eval", "--checkpoint", t.TempDir(), "--data", "moons"}, "", 1,
-			[]string{"no checkpoint in"}},
+			[]string{"no checkpoint in", "the directory is empty", "flowbook train"}},
+		{"checkpoint directory of an unfinished run", []string{"eval", "--checkpoint", onlyTestCSV, "--data", "moons"}, "", 1,
+			[]string{"holds test.csv but no model", "the training run that wrote it did not finish", "run that train command again"}},
+		{"checkpoint directory without checkpoint files", []string{"sample", "--checkpoint", strayFiles, "--out", "-"}, "", 1,
+			[]string{"holds 1 file but no checkpoint files", "flowbook train"}},
 		{"checkpoint is a file", []string{"eval", "--checkpoint", aFile, "--data", "moons"}, "", 1,
 			[]string{"is a file, not a directory"}},
 		{"truncated checkpoint JSON", []string{"eval", "--checkpoint", truncatedJSON, "--data", "moons"}, "", 1,

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -460,6 +461,34 @@ func (t *trained) checkComplete() error {
 		t.dir, strings.Join(missing, ", "))
 }
 
+// nonFiniteWeights returns the paths of the trainable variables holding NaN
+// or ±Inf: the weights of a training run that diverged.
+func (t *trained) nonFiniteWeights() []string {
+	var bad []string
+	for v := range t.store.IterVariables() {
+		value, err := v.Value()
+		if !v.Trainable || err != nil {
+			continue
+		}
+		finite := true
+		value.MustConstFlatData(func(flat any) {
+			switch f := flat.(type) {
+			case []float32:
+				finite = !slices.ContainsFunc(f, func(x float32) bool { return !isFinite(float64(x)) })
+			case []float64:
+				finite = !slices.ContainsFunc(f, func(x float64) bool { return !isFinite(x) })
+			}
+		})
+		if !finite {
+			bad = append(bad, v.Path())
+		}
+	}
+	return bad
+}
+
+// isFinite reports whether x is neither NaN nor ±Inf.
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
 // openCheckpointForUse is openCheckpoint for eval and sample, which need a
 // checkpoint: a missing one is an error that says how to make one.
 func openCheckpointForUse(cmd, dir string) (*trained, error) {
@@ -468,10 +497,33 @@ func openCheckpointForUse(cmd, dir string) (*trained, error) {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("%s: no checkpoint in %q (the directory is missing or empty); "+
-			"train one first: flowbook train --data moons --checkpoint %s", cmd, dir, dir)
+		return nil, fmt.Errorf("%s: no checkpoint in %q: %s", cmd, dir, whyNoCheckpoint(dir))
 	}
 	return t, nil
+}
+
+// whyNoCheckpoint says what the directory dir, which openCheckpoint found no
+// checkpoint in, holds instead. A test.csv alone is what a vector training
+// run writes before its first checkpoint: that run did not finish.
+func whyNoCheckpoint(dir string) string {
+	trainFirst := "train one first: flowbook train --data moons --checkpoint " + dir
+	entries, err := os.ReadDir(dir)
+	switch {
+	case os.IsNotExist(err):
+		return "the directory does not exist; " + trainFirst
+	case err != nil:
+		return err.Error()
+	case len(entries) == 0:
+		return "the directory is empty; " + trainFirst
+	}
+	for _, e := range entries {
+		if e.Name() == "test.csv" {
+			return "it holds test.csv but no model, so the training run that wrote it did not finish " +
+				"(it failed, or was stopped before its first checkpoint); run that train command again"
+		}
+	}
+	return fmt.Sprintf("it holds %s but no checkpoint files (checkpoint-*); give the directory train wrote, or %s",
+		plural(len(entries), "file"), trainFirst)
 }
 
 // trainableParams counts the scalars in the store's trainable variables: the

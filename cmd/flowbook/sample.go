@@ -17,8 +17,9 @@ const sampleUsage = `Usage: flowbook sample --checkpoint DIR --out file.csv|-|fi
 Draws points from a trained flow: z from the base distribution, scaled by
 --temperature, then x = f⁻¹(z). The same --seed gives the same points.
 
-A vector model's points are written as CSV, one per row, with a header
-x0,x1,...; --out - writes them to stdout.
+A vector model's points are written as CSV, one per row, comma-separated,
+with a header x0,x1,... (which train and eval skip when they read the file
+back); --out - writes them to stdout.
 
 An image model's samples are drawn as a PNG grid (--out must end in .png), of
 ceil(sqrt(n)) columns, each pixel enlarged to 2×2. Two other pictures use the

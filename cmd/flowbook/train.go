@@ -25,13 +25,14 @@ Fits a normalizing flow to data by maximum likelihood and saves it in the
 checkpoint directory DIR, which eval and sample then read.
 
 Vector data: for a toy dataset, --n points are drawn with --seed; a CSV file
-gives its rows (one point per row). A fraction --test-fraction of the points
-is held out as a test set, written to DIR/test.csv. At the end, the command
-prints the test set's mean log-likelihood (nats per point, higher is better)
-and NLL in bits per dimension; for a dataset whose exact density is known
-(8gaussians, checkerboard, rings) also the exact density's mean
-log-likelihood on the same points and the gap between the two, which is 0 for
-a perfect model. The model is realnvp (RealNVP on vectors).
+gives its rows (one point per row; see "CSV files" below). A fraction
+--test-fraction of the points is held out as a test set, written to
+DIR/test.csv. At the end, the command prints the test set's mean
+log-likelihood (nats per point, higher is better) and NLL in bits per
+dimension; for a dataset whose exact density is known (8gaussians,
+checkerboard, rings) also the exact density's mean log-likelihood on the same
+points and the gap between the two, which is 0 for a perfect model. The model
+is realnvp (RealNVP on vectors).
 
 Images: --data mnist:DIR (or fashion-mnist:DIR) reads the MNIST files in DIR
 (scripts/fetch-mnist DIR downloads them) with their own training and test
@@ -42,6 +43,11 @@ by --levels, --steps-per-level and --hidden. The data's location is stored in
 the checkpoint, so eval and sample find the test images by themselves. At the
 end, the command prints the test NLL in nats per image and in bits/dim (lower
 is better; 8 bits/dim knows nothing about the images).
+
+` + csvHelp + `
+If training fails before the first checkpoint is saved, nothing is left in
+DIR: train removes the test.csv it wrote (and DIR, if it created it). A
+checkpoint saved before a failure stays, and the same command resumes it.
 
 --max-time stops training after that much time (the checkpoint is saved);
 the same command again continues from there.
@@ -226,9 +232,13 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.Finalize()
 
+	_, statErr := os.Stat(f.checkpoint)
+	out := leftovers{dir: f.checkpoint, created: os.IsNotExist(statErr)}
 	if err := os.MkdirAll(f.checkpoint, 0o755); err != nil {
 		return fmt.Errorf("train: cannot create the checkpoint directory: %w", err)
 	}
+	// From here on, a failure says what it leaves in the directory.
+	fail := func(err error) error { return fmt.Errorf("train: %w", out.afterFailure(err)) }
 	evalSet := testSet
 	if src.images() {
 		// The images stay where they are: the checkpoint records where.
@@ -242,8 +252,9 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	} else {
 		// The test set goes next to the checkpoints, for "flowbook eval" to reuse.
 		testPath := filepath.Join(f.checkpoint, "test.csv")
+		out.testCSV = testPath
 		if err := data.SaveCSV(testPath, testSet); err != nil {
-			return fmt.Errorf("train: %w", err)
+			return fail(err)
 		}
 		drawn := ""
 		if src.toy != "" {
@@ -287,10 +298,10 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		Log(stdout).
 		Run()
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fail(err)
 	}
 	if len(result.Evals) == 0 { // Run always evaluates at the end when given a test set.
-		return errors.New("train: internal error: no evaluation of the test set")
+		return fail(errors.New("internal error: no evaluation of the test set"))
 	}
 
 	fmt.Fprintf(stdout, "model: %d trainable parameters\n", trainableParams(store))
@@ -310,13 +321,67 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if spec.images() {
 		fmt.Fprintf(stdout, "test set at step %d, %d images:\n", final.Step, evalSet.N)
 		printImageScores(stdout, final.NLL, final.BitsPerDim)
-	} else if err := printVectorScores(stdout, b, store, flow, src, testSet, final.Step); err != nil {
-		return fmt.Errorf("train: %w", err)
+	} else if err := printVectorScores(stdout, stderr, b, store, flow, src, testSet, out.testCSV, final.Step); err != nil {
+		return fail(err)
 	}
 	fmt.Fprintf(stdout, "checkpoint saved in %s (step %d); wall time %s\n",
 		f.checkpoint, result.LastStep, time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// leftovers is what a training run put in its checkpoint directory before
+// the first checkpoint: the directory itself, if it made it, and test.csv.
+type leftovers struct {
+	dir     string
+	created bool   // the run created dir
+	testCSV string // the test set the run wrote, or ""
+}
+
+// afterFailure adds to the error of a failed run what it leaves behind. A
+// checkpoint saved before the failure (by this run or the one it resumed)
+// stays, for eval, sample and resuming. Without one, the run removes what it
+// created: a directory holding only test.csv would look like a trained model
+// to whoever finds it.
+func (l leftovers) afterFailure(err error) error {
+	t, found, openErr := openCheckpoint(l.dir)
+	switch {
+	case openErr != nil:
+		return noteError{err, fmt.Sprintf("the checkpoint in %s cannot be read back either", l.dir)}
+	case found:
+		if bad := t.nonFiniteWeights(); len(bad) > 0 {
+			// Saved after the step that diverged: resuming it would fail again.
+			return noteError{err, fmt.Sprintf("%s keeps the checkpoint of step %d, but its weights %s are not finite: "+
+				"delete the directory, or give a new --checkpoint", l.dir, t.step, firstFew(bad))}
+		}
+		return noteError{err, fmt.Sprintf("%s keeps the checkpoint of step %d (train resumes from it)", l.dir, t.step)}
+	}
+	removedTest := l.testCSV != "" && os.Remove(l.testCSV) == nil
+	switch {
+	case l.created && os.Remove(l.dir) == nil: // Fails if the directory is not empty.
+		return noteError{err, fmt.Sprintf("no model was saved, so %s was removed", l.dir)}
+	case removedTest:
+		return noteError{err, fmt.Sprintf("no model was saved, and %s was removed", l.testCSV)}
+	case l.testCSV != "":
+		return noteError{err, fmt.Sprintf("no model was saved, but %s could not be removed", l.testCSV)}
+	}
+	return noteError{err, fmt.Sprintf("no model was saved in %s", l.dir)}
+}
+
+// noteError is an error with a note appended after a semicolon, such as what
+// a failed run left behind. The note replaces a final full stop, so that the
+// message reads as one sentence.
+type noteError struct {
+	err  error
+	note string
+}
+
+// Error implements error.
+func (e noteError) Error() string {
+	return strings.TrimRight(e.err.Error(), ". \n") + "; " + e.note
+}
+
+// Unwrap gives errors.Is and errors.As the error without the note.
+func (e noteError) Unwrap() error { return e.err }
 
 // loadVectors loads vector data and splits it into training and test sets.
 func (f *trainFlags) loadVectors(src dataSource) (train, test *data.Samples, err error) {
@@ -331,22 +396,24 @@ func (f *trainFlags) loadVectors(src dataSource) (train, test *data.Samples, err
 	return train, test, nil
 }
 
-// printVectorScores evaluates the flow on the test set again, point by
-// point, for the median and minimum, and prints the scores; the mean is the
-// same number as the last evaluation's, -NLL.
-func printVectorScores(stdout io.Writer, b compute.Backend, store *model.Store, flow *flowlib.Flow,
-	src dataSource, testSet *data.Samples, step int) error {
+// printVectorScores evaluates the flow on the test set, saved in testPath,
+// again, point by point, for the median and minimum, and prints the scores;
+// the mean is the same number as the last evaluation's, -NLL.
+func printVectorScores(stdout, stderr io.Writer, b compute.Backend, store *model.Store, flow *flowlib.Flow,
+	src dataSource, testSet *data.Samples, testPath string, step int) error {
 	logProbs, err := training.LogProbs(b, store, flow, testSet)
 	if err != nil {
 		return runError("evaluating the model", err)
 	}
 	s := newScores(logProbs, testSet.Dim)
+	if err := s.checkFinite(testPath, true); err != nil {
+		return err
+	}
 	if src.toy != "" {
-		s.TrueLogLik, s.HasTruth = trueMeanLogLikelihood(src.toy, testSet)
-		s.TruthDataset = src.toy
+		s.addTruth(src.toy, testSet)
 	}
 	fmt.Fprintf(stdout, "test set at step %d:\n", step)
-	s.print(stdout)
+	s.print(stdout, stderr)
 	return nil
 }
 

@@ -241,7 +241,8 @@ func TestCSVRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	awkward := &data.Samples{
-		Values: []float32{0, -0, 1, 1e-30, -3.4e38, 123456.789, 1.0 / 3, -2.5e-7, 7},
+		// -1e6 is the largest magnitude ReadCSV accepts (data.MaxAbsValue).
+		Values: []float32{0, -0, 1, 1e-30, -1e6, 123456.789, 1.0 / 3, -2.5e-7, 7},
 		N:      3, Dim: 3,
 	}
 	for _, tc := range []struct {
@@ -307,6 +308,11 @@ func TestReadCSVFormat(t *testing.T) {
 		{"spaces, blank lines and CRLF", "\r\n  x , y \r\n\r\n 0.5 ,\t-2 \r\n   \r\n1e1,+3\r\n", [][]float64{{0.5, -2}, {10, 3}}},
 		{"byte-order mark", "\ufeffx,y\n1,2\n", [][]float64{{1, 2}}},
 		{"no final newline", "1\n2", [][]float64{{1}, {2}}},
+		{"space-separated, no header", "1.5 2\n  3   -25e-2\n", [][]float64{{1.5, 2}, {3, -0.25}}},
+		{"space-separated with header", "x y\n1 2\n", [][]float64{{1, 2}}},
+		{"numpy.savetxt default", "1.000000000000000000e+00 2.500000000000000000e+00\n", [][]float64{{1, 2.5}}},
+		{"tab-separated with header", "a\tb\n1\t 2\n", [][]float64{{1, 2}}},
+		{"at the magnitude bound", "-1e6,1000000\n", [][]float64{{-1e6, 1e6}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,7 +346,14 @@ func TestReadCSVErrors(t *testing.T) {
 		{"empty value", "1,2\n3,\n", 0, []string{"empty value", "line 2 column 2"}},
 		{"NaN", "x,y\n1,2\n\n4,NaN\n", 0, []string{"NaN/Inf at line 4 column 2", "finite", "remove or impute"}},
 		{"Inf", "1,2\n-Inf,3\n", 0, []string{"NaN/Inf at line 2 column 1"}},
-		{"outside float32 range", "1e39,1\n", 0, []string{"float32 range", "line 1 column 1"}},
+		{"outside float32 range", "1e39,1\n", 0, []string{"value 1e39 at line 1 column 1 is beyond ±1e6", "float32", "rescale"}},
+		{"finite but extreme", "x,y\n1,2\n\n1e30,0.5\n", 0, []string{"value 1e30 at line 4 column 1 is beyond ±1e6", "squares", "overflow"}},
+		{"just beyond the bound", "1,-1000001\n", 0, []string{"value -1000001 at line 1 column 2 is beyond ±1e6"}},
+		{"space-separated typo in line 1", "1.5 x\n2 3\n", 0, []string{"not a number", `"x"`, "line 1 column 2"}},
+		{"space-separated ragged", "1 2\n3\n", 0, []string{"ragged row at line 2", "expected 2"}},
+		{"semicolons", "x;y\n1,5;2\n", 0, []string{"line 1 is separated by semicolons", "commas, tabs or spaces"}},
+		{"spaces in a comma file", "1,2\n3 4\n", 0, []string{"ragged row at line 2", "separated by commas, as on line 1"}},
+		{"a space in a comma field", "1,2\n3 4,5\n", 0, []string{"not a number", `"3 4"`, "line 2 column 1", "separated by commas, as on line 1"}},
 		{"wrong dimension", "1,2,3\n4,5,6\n", 2, []string{"data has 3 columns but the model expects 2"}},
 	}
 	for _, tc := range tests {
