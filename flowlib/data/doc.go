@@ -51,8 +51,11 @@
 // # CSV files
 //
 // [LoadCSV] and [ReadCSV] read numeric CSV (an optional header row, then one
-// example per line) and check it thoroughly: ragged rows, text in numeric
-// columns and NaN/Inf values are reported with file, line and column, because
-// a flow trained on bad data fails late and obscurely. [SaveCSV] and
-// [WriteCSV] write the same format back.
+// example per line; values separated by commas, tabs or runs of spaces, as
+// the first line sets) and check it thoroughly: ragged rows, text in numeric
+// columns, NaN/Inf values and magnitudes beyond [MaxAbsValue] are reported
+// with file, line and column, because a flow trained on bad data fails late
+// and obscurely. [SaveCSV] and [WriteCSV] write the same format back (they
+// write any finite value, so a sample beyond MaxAbsValue is refused only when
+// it is read back).
 package data
