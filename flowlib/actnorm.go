@@ -1,6 +1,9 @@
 package flowlib
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/model"
@@ -23,6 +26,13 @@ import (
 // log standard deviation, so the layer's output starts with zero mean and unit
 // variance; from then on they are ordinary trainable variables. A flag variable
 // "initialized" records it and is saved in checkpoints with the rest.
+//
+// A batch whose statistics are not finite (a NaN or Inf in it, or values so
+// large that their variance overflows) does not initialise the layer: loc,
+// log_scale and the flag keep their values, so the next clean batch
+// initialises it as if the bad one had never come. The graph cannot raise an
+// error itself; [CheckActNormInit] finds layers left uninitialised after a
+// training step, and the training package calls it after its first step.
 type ActNorm struct {
 	// Features is the size of the last axis.
 	Features int
@@ -39,7 +49,8 @@ const actNormEpsilon = 1e-6
 
 // params returns loc and log_scale, shaped to broadcast against x, and P.
 func (a *ActNorm) params(scope *model.Scope, x *Node, initFromData bool) (loc, logScale *Node, positions int) {
-	if x.Rank() < 2 || x.Shape().Dimensions[x.Rank()-1] != a.Features {
+	requireExamples("ActNorm", x)
+	if x.Shape().Dimensions[x.Rank()-1] != a.Features {
 		exceptions.Panicf("flowlib: ActNorm was built for %d features (last axis) but got shape %s", a.Features, x.Shape())
 	}
 	g := x.Graph()
@@ -57,13 +68,18 @@ func (a *ActNorm) params(scope *model.Scope, x *Node, initFromData bool) (loc, l
 		}
 		data := StopGradient(x)
 		mean := ReduceMean(data, statAxes...)
-		std := Sqrt(AddScalar(ReduceVariance(data, statAxes...), actNormEpsilon))
-		loc = Where(initialized, loc, mean)
-		logScale = Where(initialized, logScale, Log(std))
+		logStd := Log(Sqrt(AddScalar(ReduceVariance(data, statAxes...), actNormEpsilon)))
+		// Non-finite statistics would be stored for good (the flag then says
+		// "done"): refuse them, keeping the old values and the flag at 0.
+		finite := LogicalAnd(LogicalAll(IsFinite(mean)), LogicalAll(IsFinite(logStd)))
+		useData := LogicalAnd(LogicalNot(initialized), finite)
+		loc = Where(useData, mean, loc)
+		logScale = Where(useData, logStd, logScale)
 		// The optimizer continues from these values in the same step.
 		locVar.SetNodeValue(loc)
 		logScaleVar.SetNodeValue(logScale)
-		flagVar.SetNodeValue(OnesLike(flagVar.NodeValue(g)))
+		flag := flagVar.NodeValue(g)
+		flagVar.SetNodeValue(Where(LogicalOr(initialized, finite), OnesLike(flag), flag))
 	}
 	positions = 1
 	for _, d := range x.Shape().Dimensions[1 : x.Rank()-1] {
@@ -86,4 +102,49 @@ func (a *ActNorm) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
 	x = Add(Mul(y, Exp(logScale)), loc)
 	ld := MulScalar(ReduceAllSum(logScale), float64(positions))
 	return x, BroadcastToShape(ld, batchShape(y))
+}
+
+// actNormFlag is the name of ActNorm's "initialized" flag variable.
+const actNormFlag = "initialized"
+
+// CheckActNormInit returns an error naming every [ActNorm] layer in store
+// whose data-dependent initialisation ran in a training graph but was
+// refused, because the batch's per-feature statistics were not finite (its
+// "initialized" flag is still 0); nil if there is none. Call it after the
+// first training step: before any training graph has run, layers have no
+// flag yet and are not reported.
+func CheckActNormInit(store *model.Store) error {
+	var refused []string
+	for v := range store.IterVariables() {
+		if v.Name() != actNormFlag || v.Shape().Rank() != 0 || !v.DType().IsFloat() {
+			continue
+		}
+		scope := v.Scope()
+		dir := strings.TrimSuffix(scope, "/")
+		if store.GetVariable(dir+"/loc") == nil || store.GetVariable(dir+"/log_scale") == nil {
+			continue // Not an ActNorm's flag.
+		}
+		value, err := v.Value()
+		if err != nil {
+			continue
+		}
+		if vals := flatFloat64(value); len(vals) == 1 && vals[0] == 0 {
+			refused = append(refused, scope)
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("flowlib: ActNorm %s: the training batch's per-feature mean or standard deviation is not "+
+		"finite (NaN or Inf), so the data-dependent initialisation was refused and the layer left uninitialised; "+
+		"check the data for NaN, Inf or extreme values (call Flow.CheckData on it), then train on clean data",
+		listFew(refused, 5))
+}
+
+// listFew joins up to n names with commas and says how many were left out.
+func listFew(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }

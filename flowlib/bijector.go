@@ -84,6 +84,7 @@ func (c *Chain) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
 // first layer and after each one (len(Layers)+1 tensors), and each layer's
 // log-det. The notebooks draw it to show a flow warping space step by step.
 func (c *Chain) ForwardTrace(scope *model.Scope, x *Node) (trace, logDets []*Node) {
+	requireNonEmpty("Chain", x)
 	trace = []*Node{x}
 	for i, layer := range c.Layers {
 		var ld *Node
@@ -98,6 +99,7 @@ func (c *Chain) ForwardTrace(scope *model.Scope, x *Node) (trace, logDets []*Nod
 // InverseTrace runs Inverse from the last layer to the first and returns the
 // tensor before the first inverted layer and after each one, and their log-dets.
 func (c *Chain) InverseTrace(scope *model.Scope, y *Node) (trace, logDets []*Node) {
+	requireNonEmpty("Chain", y)
 	trace = []*Node{y}
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		var ld *Node

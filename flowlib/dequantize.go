@@ -24,6 +24,11 @@ import (
 // 0.0003 bits/dim. A float64 round trip is exact. A float32 Glow is off by
 // 7·10⁻⁴ of a level untrained and 1.6·10⁻³ trained (notebook 07), more than
 // δ: about one pixel in 10⁴ then comes back one level off.
+//
+// The graph does not check that x holds integers in 0…Levels−1: other values
+// (rescaled pixels, NaN) silently give a meaningless or NaN log-density. Check
+// data from outside with [UniformDequantization.CheckData] or
+// [Flow.CheckData]. Input: [batchSize, ...] of rank at least 2.
 type UniformDequantization struct {
 	// Levels is the number of integer values (256 for 8-bit images).
 	Levels int
@@ -41,6 +46,7 @@ func (d *UniformDequantization) Name() string { return "uniform_dequantization" 
 // Forward implements [Bijector].
 func (d *UniformDequantization) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
 	levels := checkLevels("UniformDequantization", d.Levels)
+	requireExamples("UniformDequantization", x)
 	u := AddScalar(MulScalar(scope.RandomUniform(x.Graph(), x.Shape()), 1-2*DequantizationMargin), DequantizationMargin)
 	return DivScalar(Add(x, u), levels), scaleLogDet(x, math.Log1p(-2*DequantizationMargin)-math.Log(levels))
 }
@@ -48,6 +54,7 @@ func (d *UniformDequantization) Forward(scope *model.Scope, x *Node) (y, logDet 
 // Inverse implements [Bijector].
 func (d *UniformDequantization) Inverse(_ *model.Scope, y *Node) (x, logDet *Node) {
 	levels := checkLevels("UniformDequantization", d.Levels)
+	requireExamples("UniformDequantization", y)
 	return quantize(y, levels), scaleLogDet(y, math.Log(levels))
 }
 
@@ -64,7 +71,8 @@ func (d *UniformDequantization) Inverse(_ *model.Scope, y *Node) (x, logDet *Nod
 //
 // Forward returns y = (x + u)/Levels with log-det −D·log Levels − log q(u|x);
 // Inverse is quantization, as for [UniformDequantization]. Images only:
-// [batchSize, H, W, C].
+// [batchSize, H, W, C]. As for [UniformDequantization], the values are not
+// checked in the graph: call CheckData.
 type VariationalDequantization struct {
 	// Levels is the number of integer values (256 for 8-bit images).
 	Levels int
@@ -134,6 +142,7 @@ func (d *VariationalDequantization) Noise(scope *model.Scope, x, eps *Node) (u, 
 // Inverse implements [Bijector].
 func (d *VariationalDequantization) Inverse(_ *model.Scope, y *Node) (x, logDet *Node) {
 	levels := checkLevels("VariationalDequantization", d.Levels)
+	requireImages("VariationalDequantization", y, 0, 0, 0)
 	return quantize(y, levels), scaleLogDet(y, math.Log(levels))
 }
 
@@ -146,6 +155,15 @@ func (d *VariationalDequantization) Inverse(_ *model.Scope, y *Node) (x, logDet 
 //	Inverse:  y = (sigmoid(z) − α) / (1 − 2α)
 //
 // RealNVP used α = 0.05. α = 0 is the plain logit.
+//
+// Its domain is [0, 1], and (0, 1) for α = 0. The graph does not check the
+// values: at graph time Logit computes the formulas above as they are, so a
+// value outside [0, 1] gives NaN, and with α = 0 exactly 0 or 1 gives ∓Inf
+// (and an infinite log-det), for that example only. Check data from outside
+// with [Logit.CheckData], or [Flow.CheckData] for a flow that starts with
+// Logit, as the training package does; after a dequantization layer the
+// values are inside (0, 1) by construction. Input: [batchSize, ...], vectors
+// or images, rank at least 2.
 type Logit struct {
 	// Alpha is α, in [0, 0.5).
 	Alpha float64
@@ -166,6 +184,7 @@ func (l *Logit) check() {
 // Forward implements [Bijector].
 func (l *Logit) Forward(_ *model.Scope, y *Node) (z, logDet *Node) {
 	l.check()
+	requireExamples("Logit", y)
 	p := AddScalar(MulScalar(y, 1-2*l.Alpha), l.Alpha)
 	logP, log1mP := Log(p), Log1p(Neg(p))
 	z = Sub(logP, log1mP)
@@ -176,11 +195,34 @@ func (l *Logit) Forward(_ *model.Scope, y *Node) (z, logDet *Node) {
 // Inverse implements [Bijector].
 func (l *Logit) Inverse(_ *model.Scope, z *Node) (y, logDet *Node) {
 	l.check()
+	requireExamples("Logit", z)
 	y = DivScalar(AddScalar(Sigmoid(z), -l.Alpha), 1-2*l.Alpha)
 	// log p + log(1 − p) with p = sigmoid(z), computed without cancellation.
 	logP, log1mP := Neg(Softplus(Neg(z))), Neg(Softplus(z))
 	perValue := Add(Add(logP, log1mP), ConstAs(z, -math.Log(1-2*l.Alpha)))
 	return y, sumPerExample(perValue)
+}
+
+// CheckData implements [DataChecker]: every value must be in [0, 1], and
+// strictly inside (0, 1) when Alpha is 0, where the logit of 0 and 1 is
+// infinite. It is the check the graph does not make (see [Logit]).
+func (l *Logit) CheckData(values []float32, valuesPerExample int) error {
+	if !(l.Alpha >= 0 && l.Alpha < 0.5) {
+		return fmt.Errorf("logit alpha must be in [0, 0.5), got %v", l.Alpha)
+	}
+	per := max(valuesPerExample, 1)
+	for i, v := range values {
+		switch {
+		case !(v >= 0 && v <= 1): // also NaN
+			return fmt.Errorf("value %v of example %d, coordinate %d is outside [0, 1], the domain of the Logit layer "+
+				"(it would give NaN there): rescale the data into [0, 1] first, e.g. pixel/256", v, i/per, i%per)
+		case l.Alpha == 0 && (v == 0 || v == 1):
+			return fmt.Errorf("value %v of example %d, coordinate %d is the edge of [0, 1], where Logit with alpha = 0 "+
+				"is infinite: use alpha > 0 (RealNVP used 0.05), or keep the data strictly inside (0, 1), e.g. by dequantizing",
+				v, i/per, i%per)
+		}
+	}
+	return nil
 }
 
 // DequantizationMargin is δ, the distance the dequantization noise keeps from

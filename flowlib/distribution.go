@@ -27,7 +27,7 @@ type Distribution interface {
 // log2Pi is log(2π), the constant of Gaussian log-densities.
 var log2Pi = math.Log(2 * math.Pi)
 
-// checkEvent panics unless z has shape [batchSize, event...].
+// checkEvent panics unless z has shape [batchSize, event...] with batchSize ≥ 1.
 func checkEvent(name string, event []int, z *Node) {
 	dims := z.Shape().Dimensions
 	ok := len(dims) == len(event)+1
@@ -38,6 +38,7 @@ func checkEvent(name string, event []int, z *Node) {
 		exceptions.Panicf("flowlib: %s has event shape %v, so it expects [batchSize, %v], got %s",
 			name, event, event, z.Shape())
 	}
+	requireNonEmpty(name, z)
 }
 
 // sampleShape is [n, event...].
@@ -67,6 +68,7 @@ func (d *StandardNormal) LogProb(_ *model.Scope, z *Node) *Node {
 
 // Sample implements [Distribution].
 func (d *StandardNormal) Sample(scope *model.Scope, g *Graph, dtype dtypes.DType, n int, temperature float64) *Node {
+	requireSampleCount("StandardNormal.Sample", n)
 	return MulScalar(scope.RandomNormal(g, sampleShape(dtype, n, d.Event)), temperature)
 }
 
@@ -102,6 +104,7 @@ func (d *DiagonalGaussian) LogProb(scope *model.Scope, z *Node) *Node {
 
 // Sample implements [Distribution].
 func (d *DiagonalGaussian) Sample(scope *model.Scope, g *Graph, dtype dtypes.DType, n int, temperature float64) *Node {
+	requireSampleCount("DiagonalGaussian.Sample", n)
 	mean, logStd := d.params(scope, g, dtype)
 	eps := MulScalar(scope.RandomNormal(g, sampleShape(dtype, n, d.Event)), temperature)
 	return Add(mean, Mul(eps, Exp(logStd)))
@@ -163,6 +166,7 @@ func (d *GaussianMixture) LogProb(scope *model.Scope, z *Node) *Node {
 // Sample implements [Distribution]: pick a component k with probability π_k,
 // then draw from N(μ_k, (T·σ_k)²).
 func (d *GaussianMixture) Sample(scope *model.Scope, g *Graph, dtype dtypes.DType, n int, temperature float64) *Node {
+	requireSampleCount("GaussianMixture.Sample", n)
 	logWeights, means, logStds := d.params(scope, g, dtype)
 	// Inverse-CDF sampling of the component: k = #{j : cdf_j < u}.
 	cdf := CumSum(Exp(logWeights), 0)                             // [K]
@@ -204,6 +208,7 @@ func (d *StandardLogistic) LogProb(_ *model.Scope, z *Node) *Node {
 // Sample implements [Distribution]: logit(u) for u uniform, scaled by the
 // temperature.
 func (d *StandardLogistic) Sample(scope *model.Scope, g *Graph, dtype dtypes.DType, n int, temperature float64) *Node {
+	requireSampleCount("StandardLogistic.Sample", n)
 	u := scope.RandomUniform(g, sampleShape(dtype, n, d.Event))
 	u = ClipScalar(u, 1e-7, 1-1e-7) // RandomUniform may return exactly 0.
 	return MulScalar(Sub(Log(u), Log1p(Neg(u))), temperature)

@@ -79,4 +79,18 @@
 //
 // Shapes are written [batchSize, ...]: the first axis always indexes examples,
 // and log-dets have shape [batchSize].
+//
+// # Bad input
+//
+// Shapes are checked while a graph is built, and a bad one panics with a
+// message that names the layer and says what to do (GoMLX's executors return
+// it as an error): a wrong rank or size, an empty batch ([0, ...], which
+// GoMLX cannot broadcast against the layers' variables), or Sample with
+// n < 1. Values cannot be checked inside a graph: a NaN, an Inf or a value
+// outside a layer's domain silently gives NaN or ±Inf for its example. Check
+// data from outside with [Flow.CheckData] or [Flow.CheckTensor] (finite
+// values for every flow, plus the first layer's domain); the training package
+// does so before it trains or evaluates, and stops on a non-finite loss
+// without writing NaN into the model. [ActNorm] refuses to initialise from a
+// batch whose statistics are not finite, and [CheckActNormInit] reports it.
 package flowlib

@@ -107,7 +107,8 @@ func (c *Invertible1x1Conv) Matrix(scope *model.Scope, g *Graph, dtype dtypes.DT
 
 // matrices returns W, W⁻¹ (only when inverse is set) and log|det W|.
 func (c *Invertible1x1Conv) matrices(scope *model.Scope, x *Node, inverse bool) (w, wInv, logAbsDet *Node) {
-	if x.Rank() < 2 || x.Shape().Dimensions[x.Rank()-1] != c.Channels {
+	requireExamples("Invertible1x1Conv", x)
+	if x.Shape().Dimensions[x.Rank()-1] != c.Channels {
 		exceptions.Panicf("flowlib: Invertible1x1Conv was built for %d channels (last axis) but got shape %s", c.Channels, x.Shape())
 	}
 	if c.Exp {

@@ -30,7 +30,7 @@ func sumPerExample(x *Node) *Node {
 }
 
 // requireVectors panics unless x is [batchSize, dim] with the expected dim
-// (dim <= 0 accepts any).
+// (dim <= 0 accepts any) and at least one example.
 func requireVectors(layer string, x *Node, dim int) {
 	if x.Rank() != 2 {
 		exceptions.Panicf("flowlib: %s expects vector data of shape [batchSize, dim], got shape %s; "+
@@ -40,6 +40,41 @@ func requireVectors(layer string, x *Node, dim int) {
 		exceptions.Panicf("flowlib: %s was built for dimension %d but got data of shape %s (dimension %d)",
 			layer, dim, x.Shape(), x.Shape().Dimensions[1])
 	}
+	requireNonEmpty(layer, x)
+}
+
+// requireExamples panics unless x is a batch of vectors or images, [batchSize,
+// ...] of rank at least 2, with at least one example: for the elementwise
+// layers (Logit, ActNorm, dequantization) a rank-1 tensor would otherwise be
+// read as a batch of one-value examples, unlike every other layer.
+func requireExamples(layer string, x *Node) {
+	if x.Rank() < 2 {
+		exceptions.Panicf("flowlib: %s expects data of shape [batchSize, dim] or [batchSize, height, width, channels], "+
+			"got shape %s; reshape one example to [1, ...], or a batch of single values to [batchSize, 1]", layer, x.Shape())
+	}
+	requireNonEmpty(layer, x)
+}
+
+// requireNonEmpty panics unless x has a batch axis of at least one example.
+// GoMLX cannot broadcast a [1, D] variable against [0, D] data (and some
+// layers divide by the batch size), so an empty batch is refused by name
+// while the graph is built, before any backend sees it.
+func requireNonEmpty(op string, x *Node) {
+	if x.Rank() == 0 {
+		exceptions.Panicf("flowlib: %s expects a batch of examples [batchSize, ...], got a scalar (shape %s); "+
+			"add a batch axis, e.g. reshape it to [1, 1]", op, x.Shape())
+	}
+	if x.Shape().Dimensions[0] == 0 {
+		exceptions.Panicf("flowlib: empty batch: %s needs at least one example (got shape %s); "+
+			"skip empty batches before calling it", op, x.Shape())
+	}
+}
+
+// requireSampleCount panics unless n, a number of samples to draw, is at least 1.
+func requireSampleCount(op string, n int) {
+	if n < 1 {
+		exceptions.Panicf("flowlib: %s needs at least one sample (n ≥ 1), got n = %d", op, n)
+	}
 }
 
 // logSumExp is log Σ exp(x) over axis, computed stably by factoring out the max.
@@ -48,8 +83,8 @@ func logSumExp(x *Node, axis int) *Node {
 	return Add(Squeeze(m, axis), Log(ReduceSum(Exp(Sub(x, m)), axis)))
 }
 
-// requireImages panics unless x is [batchSize, height, width, channels]; a
-// non-positive expected size accepts any.
+// requireImages panics unless x is [batchSize, height, width, channels] with
+// at least one example; a non-positive expected size accepts any.
 func requireImages(layer string, x *Node, height, width, channels int) {
 	if x.Rank() != 4 {
 		exceptions.Panicf("flowlib: %s expects images of shape [batchSize, height, width, channels], got shape %s; "+
@@ -62,6 +97,7 @@ func requireImages(layer string, x *Node, height, width, channels int) {
 				layer, describeImage(height, width, channels), x.Shape())
 		}
 	}
+	requireNonEmpty(layer, x)
 }
 
 // describeImage writes an image size such as "28×28×1", with "any" for sizes
@@ -99,4 +135,22 @@ func hostTensor(dtype dtypes.DType, values []float64, dims ...int) *tensors.Tens
 	}
 	exceptions.Panicf("flowlib: dtype %s is not supported here; use float32 or float64", dtype)
 	return nil
+}
+
+// flatFloat64 returns the values of a float32 or float64 tensor as float64
+// (nil for other dtypes).
+func flatFloat64(t *tensors.Tensor) []float64 {
+	var out []float64
+	t.MustConstFlatData(func(flat any) {
+		switch f := flat.(type) {
+		case []float32:
+			out = make([]float64, len(f))
+			for i, v := range f {
+				out[i] = float64(v)
+			}
+		case []float64:
+			out = slices.Clone(f)
+		}
+	})
+	return out
 }

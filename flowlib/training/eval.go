@@ -241,13 +241,31 @@ func (c *Config) diagnoseNonFinite(step int, loss float64, lastBatch []float32) 
 			}
 		}
 	}
+	var causes []string
 	if len(badVars) > 0 {
-		e.Cause = fmt.Sprintf("Non-finite values are in the variables %s.", strings.Join(badVars, ", "))
+		// A model has hundreds of variables (and Adam two moments for each):
+		// name a few, so the message stays readable.
+		causes = append(causes, fmt.Sprintf("Non-finite values are in %d variable(s): %s.", len(badVars), listFew(badVars, maxNamedVariables)))
 	}
 	if layer := c.firstNonFiniteLayer(lastBatch); layer != "" {
-		e.Cause += " On the last batch, they first appear " + layer + "."
+		causes = append(causes, "On the last batch, they first appear "+layer+".")
 	}
+	if err := flowlib.CheckActNormInit(c.store); err != nil {
+		causes = append(causes, err.Error()+".")
+	}
+	e.Cause = strings.Join(causes, " ")
 	return e
+}
+
+// maxNamedVariables is how many non-finite variables a NonFiniteError names.
+const maxNamedVariables = 5
+
+// listFew joins the first n names with commas and counts the rest.
+func listFew(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 // firstNonFiniteLayer runs the flow's trace on the batch and names the first

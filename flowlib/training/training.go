@@ -184,12 +184,11 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// checkData returns an error unless the examples have the shape the flow
-// models and values it accepts.
+// checkData returns an error unless there are examples, of the shape the
+// flow models, with values it accepts: finite, and in the domain of its first
+// layer ([flowlib.Flow.CheckData]), for vector and image flows alike. Errors
+// name the example and the coordinate.
 func checkData(flow *flowlib.Flow, what string, s *data.Samples) error {
-	if err := checkFinite(what, s); err != nil {
-		return err
-	}
 	if err := checkShape(flow, what, s); err != nil {
 		return err
 	}
@@ -205,8 +204,20 @@ func checkShape(flow *flowlib.Flow, what string, s *data.Samples) error {
 	if s == nil || s.N == 0 {
 		return fmt.Errorf("training: no %s (0 examples)", what)
 	}
+	if s.N < 0 || s.Dim < 1 {
+		return fmt.Errorf("training: %s has N = %d examples of Dim = %d values; both must be positive", what, s.N, s.Dim)
+	}
 	if len(s.Values) != s.N*s.Dim {
 		return fmt.Errorf("training: %s has %d values but N×Dim = %d×%d", what, len(s.Values), s.N, s.Dim)
+	}
+	if s.Shape != nil {
+		size := 1
+		for _, d := range s.Shape {
+			size *= d
+		}
+		if size != s.Dim {
+			return fmt.Errorf("training: %s has examples of shape %v (%d values) but Dim = %d; fix Shape or Dim", what, s.Shape, size, s.Dim)
+		}
 	}
 	want, got := flow.Base.EventShape(), s.EventShape()
 	if !slices.Equal(want, got) {
@@ -221,18 +232,13 @@ func checkShape(flow *flowlib.Flow, what string, s *data.Samples) error {
 	return nil
 }
 
-func checkFinite(what string, s *data.Samples) error {
-	for i, v := range s.Values {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("training: %s has a non-finite value (%v) in example %d, coordinate %d; remove or impute it", what, v, i/s.Dim, i%s.Dim)
-		}
-	}
-	return nil
-}
-
-// Run trains and returns a summary. It stops with an error, naming the step
-// and the first layer where non-finite values appear, if the loss becomes NaN
-// or Inf.
+// Run trains and returns a summary. Before the first step it checks the
+// training and test data (at least one example, the model's shape, finite
+// values in the first layer's domain), and returns an error naming the first
+// bad example and coordinate. It stops with an error, naming the step and the
+// first layer where non-finite values appear, if the loss becomes NaN or Inf;
+// that step changes no variable. After the first step it also checks that
+// every [flowlib.ActNorm] layer was initialised ([flowlib.CheckActNormInit]).
 func (c *Config) Run() (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -329,11 +335,22 @@ func (c *Config) Run() (*Result, error) {
 		return nil
 	}
 
+	firstStep := true
+	var initErr error // reported as is, without the train loop's wrapping
 	loop.OnStep("flowbook_nan_check", -100, func(loop *train.Loop, metrics []*tensors.Tensor) error {
 		loss := tensors.ToScalar[float32](metrics[0])
 		lastLoss = float64(loss)
 		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 			return c.diagnoseNonFinite(loop.LoopStep, float64(loss), ds.last)
+		}
+		if firstStep {
+			// ActNorm's data-dependent initialisation runs in the first step;
+			// the graph cannot report a refused one, so look at the flags.
+			firstStep = false
+			if err := flowlib.CheckActNormInit(c.store); err != nil {
+				initErr = fmt.Errorf("training: step %d: %w", loop.LoopStep, err)
+				return initErr
+			}
 		}
 		return nil
 	})
@@ -363,6 +380,9 @@ func (c *Config) Run() (*Result, error) {
 		var nf *NonFiniteError
 		if errors.As(err, &nf) {
 			return nil, nf
+		}
+		if initErr != nil {
+			return nil, initErr
 		}
 		return nil, fmt.Errorf("training: %w", err)
 	}
@@ -439,7 +459,7 @@ type withGradients interface {
 
 func (o *clippedAdam) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 	inner, ok := o.inner.(withGradients)
-	if o.maxNorm <= 0 || !ok {
+	if !ok {
 		o.inner.UpdateGraph(scope, g, loss)
 		return
 	}
@@ -449,11 +469,30 @@ func (o *clippedAdam) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 		sumSquares = Add(sumSquares, ConvertDType(ReduceAllSum(Square(gr)), loss.DType()))
 	}
 	norm := Sqrt(sumSquares)
-	factor := Min(ScalarOne(g, loss.DType()), Div(Scalar(g, loss.DType(), o.maxNorm), AddScalar(norm, 1e-12)))
+	factor := ScalarOne(g, loss.DType())
+	if o.maxNorm > 0 {
+		factor = Min(factor, Div(Scalar(g, loss.DType(), o.maxNorm), AddScalar(norm, 1e-12)))
+	}
+	// A step with a non-finite loss or gradient would write NaN into every
+	// variable. It gets a zero gradient instead (Adam's moments stay finite)
+	// and keeps the trainable variables' values (Adam's momentum would still
+	// move them), so the model is left as it was when Run stops on it.
+	finite := LogicalAnd(IsFinite(norm), IsFinite(loss))
 	for i, gr := range grads {
-		grads[i] = Mul(gr, ConvertDType(factor, gr.DType()))
+		grads[i] = Where(finite, Mul(gr, ConvertDType(factor, gr.DType())), ZerosLike(gr))
+	}
+	before := map[*model.Variable]*Node{}
+	for v := range scope.IterVariables() {
+		if v.Trainable && v.InUseByGraph(g) {
+			before[v] = v.NodeValue(g)
+		}
 	}
 	inner.UpdateGraphWithGradients(scope, grads, loss.DType())
+	for v, old := range before {
+		if updated := v.NodeValue(g); updated != old {
+			v.SetNodeValue(Where(finite, updated, old))
+		}
+	}
 }
 
 func (o *clippedAdam) Clear(scope *model.Scope) error { return o.inner.Clear(scope) }
