@@ -27,12 +27,16 @@ func tangled(_ *model.Scope, x *Node, outDim int) *Node {
 func TestCouplingInverse(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		for _, tc := range []struct {
-			what string
-			mask flowlib.Mask
-			cond flowlib.Conditioner
+			what      string
+			mask      flowlib.Mask
+			cond      flowlib.Conditioner
+			unchanged string // the hint when Inverse returns y as it is
 		}{
-			{"m(x_a)_j = w_j·(Σ x_a)² + sin(3·Σ x_a), mask 1100", flowlib.HalfMask(4), tangled},
-			{"an MLP(16, 16) with random weights, mask 10101", flowlib.AlternatingMask(5), flowlib.MLP(16, 16).Done()},
+			{"m(x_a)_j = w_j·(Σ x_a)² + sin(3·Σ x_a), mask 1100", flowlib.HalfMask(4), tangled,
+				"Inverse returned y unchanged: subtract the shift on the shifted coordinates, x_b = y_b − m(y_a), that is Sub(y, Mul(m, OneMinus(keep))) " +
+					"(this conditioner has no variables, so the scope is not the cause)"},
+			{"an MLP(16, 16) with random weights, mask 10101", flowlib.AlternatingMask(5), flowlib.MLP(16, 16).Done(),
+				"Inverse returned y unchanged: the shift it subtracted is 0. Is the conditioner run in another scope, whose fresh variables output 0? Use scope.At(\"shift\"), the scope Forward uses"},
 		} {
 			coupling := &Coupling{Mask: tc.mask, Shift: tc.cond}
 			const batch = 16
@@ -62,7 +66,7 @@ func TestCouplingInverse(t *testing.T) {
 				grading.VecMistake(grading.Values(outs[3]), "you added the shift again: Forward adds m(x_a), so Inverse subtracts it, x_b = y_b − m(y_a)"),
 				grading.VecMistake(grading.Values(outs[4]), "the conditioner saw all of y: it must see only the kept coordinates, Mul(y, keep), exactly as in Forward (y_b ≠ x_b, so m(y) ≠ m(x_a))"),
 				grading.VecMistake(grading.Values(outs[5]), "the kept coordinates changed: subtract the shift only on the shifted coordinates, Mul(m, OneMinus(keep)); y_a = x_a passes through"),
-				grading.VecMistake(grading.Values(outs[2]), "Inverse returned y unchanged: the shift it subtracted is 0. Is the conditioner run in another scope, whose fresh variables output 0? Use scope.At(\"shift\"), the scope Forward uses"),
+				grading.VecMistake(grading.Values(outs[2]), tc.unchanged),
 			) {
 				return
 			}

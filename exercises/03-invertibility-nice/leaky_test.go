@@ -14,13 +14,21 @@ import (
 
 func TestLeakyReLUBijector(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
-		const batch, dim = 8, 4
-		for k, alpha := range []float64{0.25, 3} {
+		// Slopes below and above 1, far from it too; inputs with exact zeros, where
+		// the slope is 1 (x = 0 is not negative).
+		for k, tc := range []struct {
+			alpha      float64
+			batch, dim int
+		}{{0.25, 8, 4}, {3, 8, 4}, {0.01, 32, 12}, {50, 32, 12}} {
+			alpha, batch, dim := tc.alpha, tc.batch, tc.dim
 			l := LeakyReLU{Alpha: alpha}
-			x := flowcheck.RandomInput(grading.Float64, 3, uint64(20+k), batch, dim)
-			xs := grading.Values(x)
+			xs := grading.Values(flowcheck.RandomInput(grading.Float64, 3, uint64(20+k), batch, dim))
+			for i := 1; i < len(xs); i += 7 {
+				xs[i] = 0
+			}
+			x := grading.Tensor(xs, batch, dim)
 			store := model.NewStore()
-			outs := grading.ExecModel(c, fmt.Sprintf("LeakyReLU{Alpha: %g}: Forward on x [8, 4], then Inverse on its output", alpha), store,
+			outs := grading.ExecModel(c, fmt.Sprintf("LeakyReLU{Alpha: %g}: Forward on x [%d, %d] (some entries exactly 0), then Inverse on its output", alpha, batch, dim), store,
 				func(scope *model.Scope, x *Node) []*Node {
 					y, ld := l.Forward(scope, x)
 					back, ldI := l.Inverse(scope, y)
@@ -31,6 +39,7 @@ func TestLeakyReLUBijector(t *testing.T) {
 			// What the right answer and the plausible mistakes give.
 			y, maxForm, swapped := make([]float64, len(xs)), make([]float64, len(xs)), make([]float64, len(xs))
 			ld, ldPositive, ldAlpha, ldAll := make([]float64, batch), make([]float64, batch), make([]float64, batch), make([]float64, batch)
+			ldZeros := make([]float64, batch) // x_j = 0 counted as negative
 			total := 0.0
 			for e := range batch {
 				for j := range dim {
@@ -42,6 +51,9 @@ func TestLeakyReLUBijector(t *testing.T) {
 						ldAlpha[e] += alpha
 					} else {
 						ldPositive[e] += logA
+					}
+					if v <= 0 {
+						ldZeros[e] += logA
 					}
 					ldAll[e] += logA
 				}
@@ -55,7 +67,7 @@ func TestLeakyReLUBijector(t *testing.T) {
 				}
 			}
 			what := fmt.Sprintf("LeakyReLU{Alpha: %g}", alpha)
-			c.CheckDims(what+" Forward's y for x [8, 4]", outs[0], "an elementwise bijector keeps the shape of x", batch, dim)
+			c.CheckDims(fmt.Sprintf("%s Forward's y for x [%d, %d]", what, batch, dim), outs[0], "an elementwise bijector keeps the shape of x", batch, dim)
 			if !c.CloseVec(what+" Forward's y (flattened)", grading.Values(outs[0]), y, 1e-12,
 				"y_j = x_j where x_j ≥ 0 and α·x_j where x_j < 0: Where(LessThan(x, ZerosLike(x)), MulScalar(x, α), x)",
 				grading.VecMistake(maxForm, "max(x, α·x) is the leaky ReLU only when α < 1; for α > 1 it picks α·x for positive x. Choose by the sign of x: Where(x < 0, α·x, x)"),
@@ -71,6 +83,7 @@ func TestLeakyReLUBijector(t *testing.T) {
 				grading.VecMistake(ldAll, "every coordinate contributed log α: only the negative ones do (the slope is 1 elsewhere)"),
 				grading.VecMistake(grading.Fill(batch, total), "each entry is the sum over the whole batch: the log-det is per example, sum over the coordinates (axis 1) only"),
 				grading.VecMistake(grading.Scale(-1, ld), "the sign is flipped: Forward multiplies by α, so its log-det is +log α per negative coordinate"),
+				grading.VecMistake(ldZeros, "the zeros were counted as negative: x_j = 0 is not negative, the slope there is 1 (y = x for x ≥ 0) and adds nothing; use LessThan, not LessOrEqual"),
 			) {
 				return
 			}

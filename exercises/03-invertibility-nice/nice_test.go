@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/flowbook/flowbook/exercises/internal/grading"
+	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/flowcheck"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
@@ -43,6 +46,7 @@ func TestNICETrains(t *testing.T) {
 			z, ld := flow.Forward(scope, x)
 			return []*Node{z, ld}
 		}, x)
+		checkNICEArchitecture(c, flow, scratch, 6, 32)
 		c.NoError(flowcheck.RandomizeVariables(c.Backend(), scratch, flow, x, 0.3, 5), "giving NICE(6, 32) random variables", "the flow must build for [batchSize, 2] inputs")
 		jac, logDet, err := flowcheck.Jacobian(c.Backend(), scratch, flow, x)
 		c.NoError(err, "the brute-force Jacobian of NICE(6, 32) with random variables", "the flow must build for [batchSize, 2] inputs")
@@ -88,4 +92,101 @@ func TestNICETrains(t *testing.T) {
 				fmt.Sprintf("below %.2f nats", niceThreshold), fmt.Sprintf("%.3f nats", nll), hint))
 		}
 	})
+}
+
+// checkNICEArchitecture ends the check unless flow is the NICE(couplings,
+// hidden) of NICE's doc comment: a standard normal base on 2D points, and
+// couplings additive couplings with HalfMask(2) and MLP(hidden, hidden)
+// conditioners, a reversal between consecutive couplings, then
+// ElementwiseAffine(2). store holds the variables of one Forward run, which
+// tell the conditioners' hidden widths. The failure describes the
+// architecture found next to the one stated.
+func checkNICEArchitecture(c *grading.C, flow *flowlib.Flow, store *model.Store, couplings, hidden int) {
+	call := fmt.Sprintf("NICE(%d, %d)", couplings, hidden)
+	if base, ok := flow.Base.(*flowlib.StandardNormal); !ok || !slices.Equal(base.Event, []int{2}) {
+		c.Fatalf("%s", grading.Explain(call+": the base distribution", "flowlib.NewStandardNormal(2)", fmt.Sprintf("%T %v", flow.Base, flow.Base),
+			"the base is a standard normal on 2D points: flowlib.NewFlow(flowlib.NewStandardNormal(2), layers...)"))
+	}
+	chain, ok := flow.Bijector.(*flowlib.Chain)
+	if !ok {
+		c.Fatalf("%s", grading.Explain(call+": the bijector", "a *flowlib.Chain", fmt.Sprintf("%T", flow.Bijector),
+			"flowlib.NewFlow(base, layers...) puts the layers in a Chain"))
+	}
+	widths := hiddenWidths(store)
+	var want, got []string
+	for i := range couplings {
+		if i > 0 {
+			want = append(want, "reversal")
+		}
+		want = append(want, fmt.Sprintf("coupling %s MLP%v", flowlib.HalfMask(2), []int{hidden, hidden}))
+	}
+	want = append(want, "ElementwiseAffine(2)")
+	numCouplings, numReversals := 0, 0
+	var gotWidths [][]int
+	for i, layer := range chain.Layers {
+		switch l := layer.(type) {
+		case *flowlib.AdditiveCoupling:
+			numCouplings++
+			w := widths["/bijector/"+chain.LayerScopeName(i)]
+			gotWidths = append(gotWidths, w)
+			got = append(got, fmt.Sprintf("coupling %v MLP%v", l.Mask, w))
+		case flowlib.ReversePermutation, *flowlib.ReversePermutation:
+			numReversals++
+			got = append(got, "reversal")
+		case *flowlib.ElementwiseAffine:
+			got = append(got, fmt.Sprintf("ElementwiseAffine(%d)", l.Dim))
+		default:
+			got = append(got, fmt.Sprintf("%T", layer))
+		}
+	}
+	if slices.Equal(got, want) {
+		return
+	}
+	hint := "the doc comment's layers, data → latent: numCouplings additive couplings flowlib.NewAdditiveCoupling(flowlib.HalfMask(2), " +
+		"flowlib.MLP(hidden, hidden).Done()), a flowlib.NewReversePermutation() between consecutive couplings, then flowlib.NewElementwiseAffine(2)"
+	switch {
+	case numCouplings != couplings:
+		hint = fmt.Sprintf("%s has %d additive couplings, one per numCouplings: build them in a loop over numCouplings (found %d)", call, couplings, numCouplings)
+	case slices.ContainsFunc(gotWidths, func(w []int) bool { return !slices.Equal(w, []int{hidden, hidden}) }):
+		hint = fmt.Sprintf("each conditioner is flowlib.MLP(hidden, hidden).Done(): two hidden layers of hidden = %d units (found %v)", hidden, gotWidths)
+	case numReversals != couplings-1:
+		hint = "one coordinate is never transformed: HalfMask(2) keeps x₁ and shifts x₂, so put a flowlib.NewReversePermutation() between consecutive couplings to swap their roles"
+	case slices.Contains(got, want[len(want)-1]) && got[len(got)-1] != want[len(want)-1]:
+		hint = "the scaling flowlib.NewElementwiseAffine(2) comes last, after the last coupling, as the doc comment orders the layers"
+	case len(got) == 0 || got[len(got)-1] != want[len(want)-1]:
+		hint = volumeHint
+	}
+	c.Fatalf("%s", grading.Explain(call+": the layers, data → latent, and the conditioners' hidden widths",
+		describeLayers(want), describeLayers(got), hint))
+}
+
+// describeLayers writes a list of layers compactly: runs of the same layer
+// and of the same pair of layers are counted ("6 × [coupling 10 MLP[32 32], reversal]").
+func describeLayers(layers []string) string {
+	var parts []string
+	for i := 0; i < len(layers); {
+		// A run of a repeated pair (a, b, a, b, ..., a) or of one layer.
+		if i+1 < len(layers) && layers[i] != layers[i+1] {
+			n := 1
+			for i+2*n+1 < len(layers) && layers[i+2*n] == layers[i] && layers[i+2*n+1] == layers[i+1] {
+				n++
+			}
+			if n > 1 && i+2*n < len(layers) && layers[i+2*n] == layers[i] {
+				parts = append(parts, fmt.Sprintf("%d × (%s, then %s), %s", n, layers[i], layers[i+1], layers[i]))
+				i += 2*n + 1
+				continue
+			}
+		}
+		n := 1
+		for i+n < len(layers) && layers[i+n] == layers[i] {
+			n++
+		}
+		if n > 1 {
+			parts = append(parts, fmt.Sprintf("%d × %s", n, layers[i]))
+		} else {
+			parts = append(parts, layers[i])
+		}
+		i += n
+	}
+	return strings.Join(parts, "; ")
 }
