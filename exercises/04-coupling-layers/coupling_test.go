@@ -95,11 +95,16 @@ func checkKeptExactly(c *grading.C, direction string, in, out []float64) {
 	if slices.Equal(inKept, outKept) {
 		return
 	}
+	hint := "the kept coordinates must pass through untouched: multiply s and t by (1 - keep) (OneMinus(keep)) " +
+		"before using them, so that there the layer computes x·exp(0) + 0 = x"
+	if grading.AllNear(outKept, inKept, 1e-6) {
+		hint = "the kept coordinates changed by a rounding error only: is something computed in float32? Compute in x's dtype (float64 here), " +
+			"where x·exp(0) + 0 is x bit for bit"
+	}
+	wantText, gotText := grading.ShortPair(inKept, outKept)
 	c.Errorf("%s", grading.Explain(
 		fmt.Sprintf("%s: the kept coordinates (mask %s: 0, 2 and 3) come out exactly unchanged", direction, testMask),
-		grading.Short(inKept), grading.Short(outKept),
-		"the kept coordinates must pass through untouched: multiply s and t by (1 - keep) (OneMinus(keep)) "+
-			"before using them, so that there the layer computes x·exp(0) + 0 = x"))
+		wantText, gotText, hint))
 }
 
 // checkLogDetShape ends the check unless logDet has shape [testBatch].

@@ -74,7 +74,7 @@ func TestSwappedHalves(t *testing.T) {
 		}
 
 		// The exact sequence of masks, on an odd dimension too.
-		for _, tc := range []struct{ k, dim int }{{3, 4}, {4, 5}} {
+		for _, tc := range []struct{ k, dim int }{{3, 4}, {4, 5}, {1, 2}, {2, 3}, {8, 9}} {
 			var want []string
 			mask := flowlib.HalfMask(tc.dim)
 			for range tc.k {
