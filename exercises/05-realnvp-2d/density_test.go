@@ -72,6 +72,9 @@ func TestDensityGrid2D(t *testing.T) {
 				"the rows are upside down: row 0 is the bottom row, y = Y0 + ½·Δy"),
 			grading.VecMistake(gridOf(n, func(i, j int) float64 { return p(box.X0+(float64(i)+0.5)*dx, box.Y0+(float64(j)+0.5)*dy) }),
 				"x and y are swapped: density[i][j] has x from column j and y from row i"),
+			grading.VecMistake(gridOf(n, func(i, j int) float64 {
+				return p(box.X0+float64(j)*(box.X1-box.X0)/(n-1), box.Y0+float64(i)*(box.Y1-box.Y0)/(n-1))
+			}), "the points run from the box's edges X0 to X1 (a linspace of n points): the cells' centres are X0 + (j + ½)·Δx with Δx = (X1 − X0)/n, never on the edges"),
 		)
 		wantMass, sumP := 0.0, 0.0
 		for _, v := range want {
@@ -85,6 +88,15 @@ func TestDensityGrid2D(t *testing.T) {
 			grading.Mistake(sumP*dy, "the cell area is Δx·Δy, not Δy"),
 			grading.Mistake(sumP/(n*n), "the mass is the sum of density·Δx·Δy, not the mean density"))
 		if c.Failed() {
+			return
+		}
+		// One cell: the box's centre, and its area.
+		got, mass = runDensityGrid(c, "DensityGrid of the linear flow with n = 1 (one cell, the whole box)", model.NewStore(), lin.flow(), box, 1)
+		centre := p((box.X0+box.X1)/2, (box.Y0+box.Y1)/2)
+		if !c.CloseVec("DensityGrid with n = 1: p at the centre of the box", got, []float64{centre}, 1e-5,
+			"with n = 1 the only cell is the box itself: Δx = X1 − X0, Δy = Y1 − Y0, and its centre is the box's") ||
+			!c.Close("DensityGrid with n = 1: mass = p(centre)·(X1 − X0)·(Y1 − Y0)", mass, centre*(box.X1-box.X0)*(box.Y1-box.Y0), 1e-5,
+				"the mass of one cell is its density times its area") {
 			return
 		}
 

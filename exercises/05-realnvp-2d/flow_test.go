@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/flowbook/flowbook/exercises/internal/grading"
@@ -135,6 +137,7 @@ func TestRealNVP2DMoons(t *testing.T) {
 		if !checkRealNVPStructure(c, flow, couplings) {
 			return
 		}
+		checkHiddenWidths(c, flow, []int{32, 32})
 		all, err := data.Toy("moons", 6000, 1)
 		c.NoError(err, "the moons data", "a grader problem: report it")
 		trainSet, testSet := all.Split(1.0/6, 2)
@@ -156,4 +159,32 @@ func TestRealNVP2DMoons(t *testing.T) {
 				"the flow did not learn the moons well: check that the masks alternate and that every coupling uses the MLP conditioner"))
 		}
 	})
+}
+
+// checkHiddenWidths ends the check unless every coupling of flow (whose
+// structure checkRealNVPStructure has checked) has a flowlib.MLP conditioner
+// with the hidden widths want, read from the variables one Forward run creates.
+func checkHiddenWidths(c *grading.C, flow *flowlib.Flow, want []int) {
+	store := model.NewStore()
+	grading.ExecModel(c, fmt.Sprintf("NewRealNVP2D(6, %v...).Forward on 4 points", want), store, func(scope *model.Scope, x *Node) []*Node {
+		z, ld := flow.Forward(scope, x)
+		return []*Node{z, ld}
+	}, flowcheck.RandomInput(dtypes.Float32, 1, 2, 4, 2))
+	widths := hiddenWidths(store)
+	chain := flow.Bijector.(*flowlib.Chain)
+	var got [][]int
+	ok := true
+	for i, layer := range chain.Layers {
+		if _, coupling := layer.(*flowlib.AffineCoupling); coupling {
+			w := widths["/bijector/"+chain.LayerScopeName(i)]
+			got = append(got, w)
+			ok = ok && slices.Equal(w, want)
+		}
+	}
+	if ok {
+		return
+	}
+	c.Fatalf("%s", grading.Explain(fmt.Sprintf("NewRealNVP2D(6, %d, %d): the layers' hidden widths, coupling by coupling (from the shapes of their weights)", want[0], want[1]),
+		fmt.Sprint(slices.Repeat([][]int{want}, len(got))), fmt.Sprint(got),
+		"every coupling's conditioner is flowlib.MLP(hidden...).Done() with the hidden sizes NewRealNVP2D is given: one hidden layer per entry of hidden, that many units each"))
 }

@@ -184,6 +184,25 @@ func iwaeMistakes(lw [][]float64) []grading.VecDiagnosis {
 	return out
 }
 
+// iwaeGlobalMax is the IWAE bound of each column of lw computed with the
+// max of the whole batch factored out, a plausible mistake: a column far
+// below that max underflows to −Inf.
+func iwaeGlobalMax(lw [][]float64) []float64 {
+	m := math.Inf(-1)
+	for _, row := range lw {
+		m = max(m, slices.Max(row))
+	}
+	out := make([]float64, len(lw[0]))
+	for b := range out {
+		s := 0.0
+		for i := range lw {
+			s += math.Exp(lw[i][b] - m)
+		}
+		out[b] = m + math.Log(s) - math.Log(float64(len(lw)))
+	}
+	return out
+}
+
 // runIWAE runs the learner's IWAEBound on lw [K][batch].
 func runIWAE(c *grading.C, what string, lw [][]float64) []float64 {
 	k, batch := len(lw), len(lw[0])
@@ -240,13 +259,17 @@ func TestVAEIWAE(t *testing.T) {
 		if want := iwaeRef(lw); maxRelDiff(got, want) > 1e-9 {
 			hint := "exp(-1000) underflows to 0 (log 0 = -Inf) and exp(1000) overflows to +Inf: subtract the largest " +
 				"log-weight m before exp and add it back after the log (the log-sum-exp trick)"
-			for _, m := range iwaeMistakes(lw) {
-				if maxRelDiff(got, m.Values) <= 1e-9 {
+			mistakes := append(iwaeMistakes(lw), grading.VecMistake(iwaeGlobalMax(lw),
+				"the max was taken over the whole batch: each example needs its own largest log-weight (ReduceMax over axis 0, the K samples, "+
+					"kept as [1, batchSize]); here one example's log-weights are near −1000 and another's near +1000, so a shared max still underflows"))
+			for _, m := range mistakes {
+				if grading.AllNear(got, m.Values, 1e-9) {
 					hint = m.Hint
 					break
 				}
 			}
-			c.Errorf("%s", grading.Explain(what, grading.Short(want), grading.Short(got), hint))
+			wantText, gotText := grading.ShortPair(want, got)
+			c.Errorf("%s", grading.Explain(what, wantText, gotText, hint))
 			return
 		}
 
