@@ -5,9 +5,11 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 
 	"github.com/flowbook/flowbook/exercises/internal/grading"
+	"github.com/flowbook/flowbook/flowlib/flowcheck"
 )
 
 var log256 = math.Log(256)
@@ -41,6 +43,21 @@ func TestBitsPerDimByHand(t *testing.T) {
 			grading.Mistake(want*d, perD),
 			grading.Mistake(want/4, "divided by the number of examples twice, or by the batch size as well as by D: average once"),
 			grading.Mistake(want*math.Ln2/math.Ln10, "that is decimal digits per value: use log₂, i.e. divide the nats by ln 2"))
+
+		// One example of one value: log P = −ln 2 is exactly 1 bit.
+		c.Close("bits/dim of a single example with one value, log P(x) = −ln 2", BitsPerDim([]float64{-math.Ln2}, 1), 1, 1e-12,
+			"bits/dim = mean over the examples of −logProb / (D · ln 2): one example, D = 1, gives 1 bit")
+
+		// A whole test set: 100,000 CIFAR-sized examples (D = 3072), in float64 throughout.
+		const n, cifar = 100_000, 3072
+		many := grading.UniformValues(n, -9000, -5000, 7)
+		sum := 0.0
+		for _, lp := range many {
+			sum -= lp
+		}
+		want = sum / n / (cifar * math.Ln2)
+		c.Close(fmt.Sprintf("bits/dim of %d examples with log P(x) from −9000 to −5000 nats, D = %d", n, cifar), BitsPerDim(many, cifar), want, 1e-12,
+			"sum the negative log-likelihoods in a float64: a float32 sum of 100,000 values of thousands keeps about 6 digits")
 	})
 }
 
@@ -120,5 +137,44 @@ func TestDiscreteLogLikelihood(t *testing.T) {
 			grading.VecMistake(grading.Add(latent, logit, grading.Fill(batch, d*log256)), sign256),
 			grading.VecMistake(grading.Add(latent, grading.Fill(batch, grading.Sum(logit)-d*log256)), batchSum),
 		)
+		if c.Failed() {
+			return
+		}
+
+		// Colour images, H ≠ W, in float32 too ("any dtype of y"), with y at the edges 0 and 1⁻.
+		const b2, h2, w2, ch2 = 2, 3, 5, 3
+		const d2 = h2 * w2 * ch2
+		y = grading.UniformValues(b2*d2, 0, 0.999, 4)
+		y[0], y[1] = 0, 1-1e-9
+		latent = grading.UniformValues(b2, -60, -20, 5)
+		perValue := grading.Map(y, func(_ int, v float64) float64 {
+			p := alpha + (1-2*alpha)*v
+			return math.Log(1-2*alpha) - math.Log(p) - math.Log(1-p)
+		})
+		logit = grading.PerExample(perValue, b2)
+		want = grading.Add(latent, logit, grading.Fill(b2, -d2*log256))
+		for _, dtype := range []dtypes.DType{dtypes.Float64, dtypes.Float32} {
+			what := fmt.Sprintf("log P(x) with α = 0.05 for %s images of shape [%d, %d, %d, %d] (D = %d)", dtype, b2, h2, w2, ch2, d2)
+			outs, err := grading.TryExec(c, func(latent, y *Node) *Node { return DiscreteLogLikelihood(latent, y, alpha) },
+				flowcheck.FromFloat64(latent, dtype, b2), flowcheck.FromFloat64(y, dtype, b2, h2, w2, ch2))
+			if err != nil && dtype == dtypes.Float32 {
+				c.Fatalf("%s", grading.Explain(what, fmt.Sprintf("[%d] log-likelihoods", b2), "error: "+grading.FirstLines(err.Error(), 3),
+					"it works for float64 y but not for float32: build constants in y's dtype (AddScalar, MulScalar and ConstAs do), not with Const(g, value) of a Go float64"))
+			}
+			c.NoError(err, what, "read the error: y is [batchSize, H, W, C], latentLogProb [batchSize]")
+			c.CheckShape(what+": the shape of the result", outs[0], []int{b2}, "one log-likelihood per example, [batchSize]")
+			tol := 1e-9
+			if dtype == dtypes.Float32 {
+				tol = 1e-5
+			}
+			if !c.CloseEach(what, grading.Values(outs[0]), want, tol,
+				"log P(x) = latentLogProb + Σ_i [log(1 − 2α) − log p_i − log(1 − p_i)] − D·log 256, with D = H·W·C",
+				grading.VecMistake(grading.Add(latent, logit, grading.Fill(b2, -h2*w2*log256)), "D counts the channels too: D = H·W·C, every value of the example (here 3·5·3 = 45)"),
+				grading.VecMistake(grading.Add(latent, logit, grading.Fill(b2, -log256)), once256),
+				grading.VecMistake(grading.Add(latent, grading.Fill(b2, grading.Sum(logit)-d2*log256)), batchSum),
+			) {
+				return
+			}
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -18,6 +19,7 @@ func TestUniformDequantize(t *testing.T) {
 		x := grading.Map(grading.UniformValues(batch*d, 0, 256, 4), func(_ int, v float64) float64 { return math.Floor(v) })
 		x[0], x[1] = 0, 255
 		u := grading.UniformValues(batch*d, 0, 1, 5)
+		u[0], u[1] = 0, 1-1e-9 // the corners of [0, 256): y = 0 and y just below 1
 		what := "Dequantize(x, u) on [2, 3, 3, 2] integer pixels"
 		outs := grading.Exec(c, what, func(x, u *Node) (*Node, *Node) { return Dequantize(x, u) },
 			grading.Tensor(x, batch, h, w, ch), grading.Tensor(u, batch, h, w, ch))
@@ -43,6 +45,22 @@ func TestUniformDequantize(t *testing.T) {
 			grading.VecMistake(grading.Fill(batch, want/ch), "D counts the channels too: D = H·W·C"),
 			grading.VecMistake(grading.Fill(batch, -d*math.Log(255)), "the scale is 1/256, so the log-det is −D·log 256, not −D·log 255"),
 			grading.VecMistake(grading.Fill(batch, -d*8), "use the natural log: −D·ln 256 (log-likelihoods are in nats), not −D·log₂ 256 = −8·D"))
+		if c.Failed() {
+			return
+		}
+
+		// float32 pixels: y and the log-det come in x's dtype, as every flowlib layer's do.
+		what = "Dequantize(x, u) on float32 pixels [2, 3, 3, 2]"
+		outs = grading.Exec(c, what, func(x, u *Node) (*Node, *Node) { return Dequantize(x, u) },
+			flowcheck.FromFloat64(x, dtypes.Float32, batch, h, w, ch), flowcheck.FromFloat64(u, dtypes.Float32, batch, h, w, ch))
+		for i, name := range []string{"y", "the log-det"} {
+			if got := outs[i].DType(); got != dtypes.Float32 {
+				c.Fatalf("%s", grading.Explain(what+": the dtype of "+name, "Float32 (x's dtype)", got.String(),
+					"build the constant log-det in x's dtype (ConstAs(x, value) or Scalar(g, x.DType(), value)): a flow adds its layers' log-dets, which must share one dtype"))
+			}
+		}
+		c.CloseEach("the log-det for float32 pixels", grading.Values(outs[1]), grading.Fill(batch, want), 1e-6,
+			"log|det| of y = v/256 is −D·log 256 in any dtype")
 	})
 }
 

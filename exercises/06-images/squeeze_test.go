@@ -74,7 +74,7 @@ func applyLayout(layout squeezeLayout, v []float64, b, h, w, ch int, inverse boo
 func TestSqueeze2x2(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		const ch = 3
-		for _, dims := range [][]int{{2, 4, 4, ch}, {2, 4, 6, ch}} {
+		for _, dims := range [][]int{{2, 4, 4, ch}, {2, 4, 6, ch}, {1, 8, 2, ch}, {3, 6, 10, ch}} {
 			b, h, w := dims[0], dims[1], dims[2]
 			size := b * h * w * ch
 			x := make([]float64, size)
@@ -85,8 +85,8 @@ func TestSqueeze2x2(t *testing.T) {
 			what := fmt.Sprintf("Squeeze2x2.Forward on images of shape %v", dims)
 			outs, err := grading.TryExec(c, func(x *Node) (*Node, *Node) { return Squeeze2x2{}.Forward(nil, x) }, xT)
 			if err != nil && h != w && !c.Failed() {
-				c.Fatalf("%s", grading.Explain(what, "[2 2 3 12]", "error: "+firstLine(err.Error()),
-					"it works on square images but not on H×W = 4×6: height and width are mixed up (take h and w from x's shape and use each in its place)"))
+				c.Fatalf("%s", grading.Explain(what, fmt.Sprint([]int{b, h / 2, w / 2, 4 * ch}), "error: "+firstLine(err.Error()),
+					"it works on square images but not on H×W = "+fmt.Sprintf("%d×%d", h, w)+": height and width are mixed up (take h and w from x's shape and use each in its place)"))
 			}
 			if err != nil {
 				outs = grading.Exec(c, what, func(x *Node) (*Node, *Node) { return Squeeze2x2{}.Forward(nil, x) }, xT)
@@ -102,6 +102,14 @@ func TestSqueeze2x2(t *testing.T) {
 			var wrongs []grading.VecDiagnosis
 			for _, layout := range squeezeLayouts {
 				wrongs = append(wrongs, grading.VecMistake(applyLayout(layout, x, b, h, w, ch, false), layout.name))
+			}
+			if h != w {
+				// H and W swapped in the first Reshape: the same size, right on square images only.
+				swapped := model.MustExecOnceN(c.Backend(), model.NewStore(), func(_ *model.Scope, x *Node) []*Node {
+					return []*Node{Reshape(TransposeAllDims(Reshape(x, b, w/2, 2, h/2, 2, ch), 0, 1, 3, 2, 4, 5), b, h/2, w/2, 4*ch)}
+				}, xT)[0]
+				wrongs = append(wrongs, grading.VecMistake(grading.Values(swapped), fmt.Sprintf("right on square images only: H and W are swapped in a Reshape "+
+					"(for %d×%d images, reshape to [b, H/2, 2, W/2, 2, C] = [b, %d, 2, %d, 2, C], H from axis 1 and W from axis 2)", h, w, h/2, w/2)))
 			}
 			c.CloseEach(what+": y compared with flowlib.Squeeze2x2 (x holds 0, 1, 2, … in row-major order)",
 				grading.Values(outs[0]), grading.Values(want), 0,
@@ -119,7 +127,7 @@ func TestSqueeze2x2(t *testing.T) {
 			outs, err = grading.TryExec(c, func(y *Node) (*Node, *Node) { return Squeeze2x2{}.Inverse(nil, y) }, grading.Tensor(y, sq...))
 			if err != nil && h != w {
 				c.Fatalf("%s", grading.Explain(what, fmt.Sprint(dims), "error: "+firstLine(err.Error()),
-					"it works on square images but not on 4×6 ones: height and width are mixed up (take them from y's shape and use each in its place)"))
+					"it works on square images but not on "+fmt.Sprintf("%d×%d", h, w)+" ones: height and width are mixed up (take them from y's shape and use each in its place)"))
 			}
 			if err != nil {
 				outs = grading.Exec(c, what, func(y *Node) (*Node, *Node) { return Squeeze2x2{}.Inverse(nil, y) }, grading.Tensor(y, sq...))
