@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -34,55 +35,79 @@ func channelStats(v []float64, ch int) (mean, std, sampleStd []float64) {
 
 func TestActNormInit(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
-		const batch, h, w, ch = 4, 3, 3, 2
-		rng := rand.New(rand.NewPCG(7, 8))
-		chMean, chStd := []float64{2, -1}, []float64{3, 0.5}
-		x := make([]float64, batch*h*w*ch)
-		for i := range x {
-			x[i] = chMean[i%ch] + chStd[i%ch]*rng.NormFloat64()
+		for _, tc := range []struct {
+			batch, h, w    int
+			chMean, chStd  []float64
+			nearlyConstant int // the channel whose spread is tiny next to its mean, or −1
+		}{
+			{4, 3, 3, []float64{2, -1}, []float64{3, 0.5}, -1},
+			// Three channels of [8, 5, 7, 3]; channel 2 is nearly constant (250 ± 0.005), where
+			// E[x²] − E[x]² cancels to noise.
+			{8, 5, 7, []float64{-3, 0.5, 250}, []float64{1.5, 4, 0.005}, 2},
+		} {
+			if !checkActNormInit(c, tc.batch, tc.h, tc.w, tc.chMean, tc.chStd, tc.nearlyConstant) {
+				return
+			}
 		}
-		mean, std, sampleStd := channelStats(x, ch)
-		_, allStd, _ := channelStats(x, 1)
-
-		outs := grading.Exec(c, "ActNormInit on a batch of shape [4, 3, 3, 2]",
-			func(x *Node) (*Node, *Node) { return ActNormInit(x) }, grading.Tensor(x, batch, h, w, ch))
-		shapeHint := "one value per channel, shape [C]: reduce over every axis but the last (0, 1 and 2 for images)"
-		c.CheckShape("the shape of scale", outs[0], []int{ch}, shapeHint)
-		c.CheckShape("the shape of bias", outs[1], []int{ch}, shapeHint)
-		scaleV, biasV := grading.Values(outs[0]), grading.Values(outs[1])
-
-		inv := func(v []float64) []float64 { return grading.Map(v, func(_ int, s float64) float64 { return 1 / s }) }
-		wantScale := inv(std)
-		wantBias := grading.Map(mean, func(c int, m float64) float64 { return -m / std[c] })
-		const tol = 1e-6
-		hint := "scale_c = 1/std_c and bias_c = −mean_c/std_c, with the statistics of channel c over the batch and every pixel"
-		switch {
-		case grading.AllNear(scaleV, std, tol):
-			hint = "the scale is the standard deviation: it must be 1/std_c, which divides the spread away"
-		case grading.AllNear(scaleV, inv(grading.Map(std, func(_ int, s float64) float64 { return s * s })), tol):
-			hint = "the scale is 1/variance: take the square root, scale_c = 1/std_c"
-		case grading.AllNear(scaleV, inv(sampleStd), tol):
-			hint = "that is the sample standard deviation (divided by N − 1): use the population one, divided by N, so the output has std exactly 1"
-		case grading.AllNear(scaleV, grading.Scale(-1, wantScale), tol):
-			hint = "the scale is negative: scale_c = +1/std_c"
-		case grading.AllNear(scaleV, grading.Fill(ch, 1/allStd[0]), tol):
-			hint = "the statistics are over all channels together: compute them per channel (reduce every axis but the last)"
-		case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, grading.Scale(-1, mean), tol):
-			hint = "bias = −mean: the bias is added after scaling, so it must be −mean_c·scale_c = −mean_c/std_c"
-		case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, grading.Scale(-1, wantBias), tol):
-			hint = "the bias has the wrong sign: bias_c = −mean_c/std_c"
-		case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, mean, tol):
-			hint = "the bias is the mean: it must be −mean_c/std_c, so that scale·x + bias = (x − mean)/std"
-		}
-
-		// The property the initialisation is for: on this batch, y = scale·x + bias is normalised per channel.
-		y := grading.Map(x, func(i int, v float64) float64 { return scaleV[i%ch]*v + biasV[i%ch] })
-		yMean, yStd, _ := channelStats(y, ch)
-		_ = c.CloseEach("the per-channel mean of y = scale·x + bias on the batch", yMean, grading.Fill(ch, 0), tol, hint) &&
-			c.CloseEach("the per-channel standard deviation of y = scale·x + bias on the batch", yStd, grading.Fill(ch, 1), tol, hint) &&
-			c.CloseEach("scale = 1/std per channel", scaleV, wantScale, tol, hint) &&
-			c.CloseEach("bias = −mean/std per channel", biasV, wantBias, tol, hint)
 	})
+}
+
+// checkActNormInit checks ActNormInit on a batch [batch, h, w, C] whose
+// channel c is N(chMean[c], chStd[c]²), and reports whether it passed.
+func checkActNormInit(c *grading.C, batch, h, w int, chMean, chStd []float64, nearlyConstant int) bool {
+	ch := len(chMean)
+	rng := rand.New(rand.NewPCG(7, uint64(6+ch))) // (7, 8) for the first batch
+	x := make([]float64, batch*h*w*ch)
+	for i := range x {
+		x[i] = chMean[i%ch] + chStd[i%ch]*rng.NormFloat64()
+	}
+	mean, std, sampleStd := channelStats(x, ch)
+	_, allStd, _ := channelStats(x, 1)
+
+	outs := grading.Exec(c, fmt.Sprintf("ActNormInit on a batch of shape [%d, %d, %d, %d]", batch, h, w, ch),
+		func(x *Node) (*Node, *Node) { return ActNormInit(x) }, grading.Tensor(x, batch, h, w, ch))
+	shapeHint := "one value per channel, shape [C]: reduce over every axis but the last (0, 1 and 2 for images)"
+	c.CheckShape("the shape of scale", outs[0], []int{ch}, shapeHint)
+	c.CheckShape("the shape of bias", outs[1], []int{ch}, shapeHint)
+	scaleV, biasV := grading.Values(outs[0]), grading.Values(outs[1])
+
+	inv := func(v []float64) []float64 { return grading.Map(v, func(_ int, s float64) float64 { return 1 / s }) }
+	wantScale := inv(std)
+	wantBias := grading.Map(mean, func(c int, m float64) float64 { return -m / std[c] })
+	const tol = 1e-6      // for recognising a mistake
+	const checkTol = 1e-9 // the checks: float64 statistics are good to 10⁻¹²
+	hint := "scale_c = 1/std_c and bias_c = −mean_c/std_c, with the statistics of channel c over the batch and every pixel"
+	switch {
+	case grading.AllNear(scaleV, std, tol):
+		hint = "the scale is the standard deviation: it must be 1/std_c, which divides the spread away"
+	case grading.AllNear(scaleV, inv(grading.Map(std, func(_ int, s float64) float64 { return s * s })), tol):
+		hint = "the scale is 1/variance: take the square root, scale_c = 1/std_c"
+	case grading.AllNear(scaleV, inv(sampleStd), tol):
+		hint = "that is the sample standard deviation (divided by N − 1): use the population one, divided by N, so the output has std exactly 1"
+	case grading.AllNear(scaleV, grading.Scale(-1, wantScale), tol):
+		hint = "the scale is negative: scale_c = +1/std_c"
+	case grading.AllNear(scaleV, grading.Fill(ch, 1/allStd[0]), tol):
+		hint = "the statistics are over all channels together: compute them per channel (reduce every axis but the last)"
+	case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, grading.Scale(-1, mean), tol):
+		hint = "bias = −mean: the bias is added after scaling, so it must be −mean_c·scale_c = −mean_c/std_c"
+	case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, grading.Scale(-1, wantBias), tol):
+		hint = "the bias has the wrong sign: bias_c = −mean_c/std_c"
+	case grading.AllNear(scaleV, wantScale, tol) && grading.AllNear(biasV, mean, tol):
+		hint = "the bias is the mean: it must be −mean_c/std_c, so that scale·x + bias = (x − mean)/std"
+	case nearlyConstant >= 0 && !grading.Near(scaleV[nearlyConstant], wantScale[nearlyConstant], checkTol) &&
+		grading.AllNear(slices.Delete(slices.Clone(scaleV), nearlyConstant, nearlyConstant+1),
+			slices.Delete(slices.Clone(wantScale), nearlyConstant, nearlyConstant+1), checkTol):
+		hint = fmt.Sprintf("only channel %d is off, whose values are %g ± %g: E[x²] − (E[x])² subtracts two numbers near %g and keeps only noise. "+
+			"Take the mean of (x − mean)², two passes (ReduceVariance does)", nearlyConstant, chMean[nearlyConstant], chStd[nearlyConstant], chMean[nearlyConstant]*chMean[nearlyConstant])
+	}
+
+	// The property the initialisation is for: on this batch, y = scale·x + bias is normalised per channel.
+	y := grading.Map(x, func(i int, v float64) float64 { return scaleV[i%ch]*v + biasV[i%ch] })
+	yMean, yStd, _ := channelStats(y, ch)
+	return c.CloseEach("the per-channel mean of y = scale·x + bias on the batch", yMean, grading.Fill(ch, 0), checkTol, hint) &&
+		c.CloseEach("the per-channel standard deviation of y = scale·x + bias on the batch", yStd, grading.Fill(ch, 1), checkTol, hint) &&
+		c.CloseEach("scale = 1/std per channel", scaleV, wantScale, checkTol, hint) &&
+		c.CloseEach("bias = −mean/std per channel", biasV, wantBias, checkTol, hint)
 }
 
 func TestActNormLayer(t *testing.T) {

@@ -1,7 +1,9 @@
 package glow
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -76,7 +78,46 @@ func TestConv1x1(t *testing.T) {
 		}
 		ldErr, err := flowcheck.LogDetError(c.Backend(), model.NewStore(), conv1x1Layer{wm}, xT)
 		c.NoError(err, "flowcheck.LogDetError on Conv1x1", "the graph failed under flowcheck: read the error")
-		c.Close("|log-det − log|det J|| with J the brute-force Jacobian (flowcheck.LogDetError)", ldErr, 0, 1e-9,
-			"the log-det does not match the Jacobian: H·W_img·log|det W|")
+		if !c.Close("|log-det − log|det J|| with J the brute-force Jacobian (flowcheck.LogDetError)", ldErr, 0, 1e-9,
+			"the log-det does not match the Jacobian: H·W_img·log|det W|") {
+			return
+		}
+
+		// More channels than 3, and a nearly singular W (det ≈ 7·10⁻⁸).
+		rng := rand.New(rand.NewPCG(31, 32))
+		w12 := make([][]float64, 12)
+		for i := range w12 {
+			w12[i] = make([]float64, 12)
+			for j := range w12[i] {
+				w12[i][j] = rng.NormFloat64() / math.Sqrt(12)
+			}
+		}
+		nearlySingular := [][]float64{{1, 1, 0, 0}, {1, 1 + 1e-8, 0, 0}, {0, 0, 2, 1}, {0, 0, -1, 3}}
+		for _, tc := range []struct {
+			name string
+			w    [][]float64
+		}{{"a random 12×12 W", w12}, {"a nearly singular 4×4 W (det ≈ 7·10⁻⁸)", nearlySingular}} {
+			const b2, h2, w2 = 2, 2, 3
+			c2 := len(tc.w)
+			x := grading.UniformValues(b2*h2*w2*c2, -2, 2, uint64(40+c2))
+			xT := grading.Tensor(x, b2, h2, w2, c2)
+			conv, err := flowlib.NewInvertible1x1Conv(c2, 1).WithInitialMatrix(tc.w)
+			c.NoError(err, "flowlib's 1×1 convolution with "+tc.name, "the grader's matrix is singular (a grader bug)")
+			ref := model.MustCallOnceN(c.Backend(), model.NewStore(), func(scope *model.Scope, x *Node) []*Node {
+				y, _ := conv.Forward(scope, x)
+				return []*Node{y}
+			}, xT)
+			what := fmt.Sprintf("Conv1x1(x, W) on x [%d, %d, %d, %d] with %s", b2, h2, w2, c2, tc.name)
+			outs := grading.Exec(c, what, func(x *Node) (*Node, *Node) { return Conv1x1(x, tc.w) }, xT)
+			c.CheckShape(what+": the shape of y", outs[0], []int{b2, h2, w2, c2}, "y has the shape of x")
+			c.CheckShape(what+": the shape of the log-det", outs[1], []int{b2}, "the log-det has one value per example, [batchSize]")
+			want := float64(h2*w2) * flowcheck.LogAbsDet(tc.w)
+			if !c.CloseEach(what+": y compared with flowlib.Invertible1x1Conv's Forward", grading.Values(outs[0]), grading.Values(ref[0]), 1e-12,
+				"y[b, i, j, c] = Σ_k W[c][k]·x[b, i, j, k], for any number of channels C") ||
+				!c.CloseEach(what+": the log-det H·W_img·log|det W|", grading.Values(outs[1]), grading.Fill(b2, want), 1e-10,
+					"log|det W| of the whole C×C matrix (flowcheck.LogAbsDet(w)), times the H·W_img pixels, for any C") {
+				return
+			}
+		}
 	})
 }

@@ -3,6 +3,8 @@ package glow
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/flowbook/flowbook/exercises/internal/grading"
@@ -14,7 +16,10 @@ import (
 // negative entries, for C = len(s).
 func luParts(s []float64, seed uint64) (p, lower, upper [][]float64) {
 	n := len(s)
-	perm := []int{2, 0, 3, 1, 4, 5, 6, 7}[:n]
+	perm := []int{2, 0, 3, 1, 4, 5, 6, 7}[:min(n, 8)]
+	if n > 8 {
+		perm = rand.New(rand.NewPCG(seed, 3)).Perm(n)
+	}
 	p = make([][]float64, n)
 	for i := range p {
 		p[i] = make([]float64, n)
@@ -89,6 +94,23 @@ func TestLUMatrix(t *testing.T) {
 		c.Close("log|det W| of your W by LU decomposition (flowcheck.LogAbsDet) = Σ_c log|s_c|", logDet, sumLog, 1e-10,
 			"det P = ±1 and det L = 1, so log|det W| must be Σ_c log|s_c|")
 		c.Logf("log|det W| = %.6f by flowcheck.LogAbsDet, Σ_c log|s_c| = %.6f", logDet, sumLog)
+
+		// C = 12, a random permutation, s of both signs.
+		s = grading.UniformValues(12, 0.5, 2, 17)
+		for i := range s {
+			if i%3 == 1 {
+				s[i] = -s[i]
+			}
+		}
+		p, lower, upper = luParts(s, 19)
+		l, u, d = triangles(lower, upper, s)
+		big := LUMatrix(p, lower, upper, s)
+		if len(big) != 12 || slices.ContainsFunc(big, func(row []float64) bool { return len(row) != 12 }) {
+			c.Fatalf("%s", grading.Explain("LUMatrix for C = 12", "12 rows of 12 values", fmt.Sprintf("%d rows", len(big)),
+				"W is C×C for any C = len(s): size every matrix from len(s)"))
+		}
+		c.CloseEach("LUMatrix for C = 12, a random permutation: W = P·L·(U + diag s)", grading.Flatten(big), grading.Flatten(mul(p, mul(l, addM(u, d)))), 1e-12,
+			"W = P·L·(U + diag s) for any C: loop over len(s), not over a fixed size")
 	})
 }
 
@@ -113,14 +135,32 @@ func TestLULogAbsDet(t *testing.T) {
 			c.Fatalf("%s", grading.Explain("LULogAbsDet(s) for s = [1.7, −0.4, 2.5, −3, 0.9]", fmt.Sprintf("%.6g", want), "NaN",
 				"log of a negative s_c: use log|s_c| (math.Abs before math.Log); a determinant's sign does not enter the log-likelihood"))
 		}
-		c.Close("LULogAbsDet(s) for s = [1.7, −0.4, 2.5, −3, 0.9] against flowcheck.LogAbsDet(P·L·(U + diag s))", got, want, 1e-10,
+		if !c.Close("LULogAbsDet(s) for s = [1.7, −0.4, 2.5, −3, 0.9] against flowcheck.LogAbsDet(P·L·(U + diag s))", got, want, 1e-10,
 			"log|det W| = Σ_c log|s_c|",
 			grading.Mistake(sumS, "that is the sum of s: the determinant of a triangular matrix is the product of its diagonal, so log|det| = Σ_c log|s_c|"),
 			grading.Mistake(absSum, "that is the sum of the |s_c|: the determinant of a triangular matrix is the product of its diagonal, so log|det| = Σ_c log|s_c|"),
 			grading.Mistake(sumPos, "every s_c counts, the negative ones too: add log|s_c|"),
 			grading.Mistake(math.Log(absSum), "log|det| is the log of the product of the |s_c| (= Σ log|s_c|), not of their sum"),
 			grading.Mistake(prod, "take the log: log|det W| = Σ_c log|s_c|, not the product of the s_c"),
-			grading.Mistake(-want, "the sign is flipped: log|det W| = +Σ_c log|s_c|"))
+			grading.Mistake(-want, "the sign is flipped: log|det W| = +Σ_c log|s_c|")) {
+			return
+		}
+
+		// C = 2000, |s_c| from 0.3 to 4: the product of the s_c overflows float64 (about 10^±400).
+		s = grading.UniformValues(2000, 0.3, 4, 23)
+		want = 0.0
+		for i := range s {
+			if i%2 == 1 {
+				s[i] = -s[i]
+			}
+			want += math.Log(math.Abs(s[i]))
+		}
+		got = LULogAbsDet(s)
+		hint := "log|det W| = Σ_c log|s_c|, summed in float64"
+		if math.IsInf(got, 0) || math.IsNaN(got) {
+			hint = fmt.Sprintf("the product of 2000 values s_c is about 10^%.0f, beyond float64: never form it, add the logs, Σ_c log|s_c|", want/math.Ln10)
+		}
+		c.Close(fmt.Sprintf("LULogAbsDet(s) for C = 2000 (|det W| ≈ 10^%.0f)", want/math.Ln10), got, want, 1e-12, hint)
 	})
 }
 
@@ -148,7 +188,7 @@ func productInverse(m [][]float64, factors int) [][]float64 {
 
 func TestTriangularInverse(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
-		for _, n := range []int{3, 2, 4, 5, 8, 9, 1} {
+		for _, n := range []int{3, 2, 4, 5, 8, 9, 1, 16, 17} {
 			for _, side := range []string{"lower", "upper"} {
 				strict := rows(grading.UniformValues(n*n, -1, 1, uint64(100*n+len(side))), n)
 				for i := range n {
