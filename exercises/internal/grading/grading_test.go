@@ -167,3 +167,52 @@ func TestManifest(t *testing.T) {
 		t.Error("FindChapter(99) found a chapter")
 	}
 }
+
+// Failure messages print enough digits to show that the values differ.
+func TestDistinct(t *testing.T) {
+	cases := []struct {
+		want, got         float64
+		wantText, gotText string
+	}{
+		{8, 8 + 4.76837158203125e-07, "8", "8.0000005"}, // 8 plus float32's step there
+		{8, 7.9999997, "8", "7.9999997"},
+		{-1.3444, 0, "-1.3444", "0"},
+		{1, 1 + 1e-15, "1", "1.000000000000001"},
+	}
+	for _, tc := range cases {
+		w, g := Distinct(tc.want, tc.got)
+		if w == g {
+			t.Errorf("Distinct(%v, %v) printed both as %q", tc.want, tc.got, w)
+		}
+		if g != tc.gotText || w != tc.wantText {
+			t.Errorf("Distinct(%v, %v) = %q, %q, want %q, %q", tc.want, tc.got, w, g, tc.wantText, tc.gotText)
+		}
+	}
+}
+
+// A miss by float32 rounding says so; a diagnosed mistake keeps its hint;
+// exactly 0 names the stub.
+func TestDiagnoseCauses(t *testing.T) {
+	cases := []struct {
+		name     string
+		got      float64
+		mistakes []Diagnosis
+		contains string
+	}{
+		{"float32 rounding", float64(float32(1.2345678901)), nil, "float32"},
+		{"a known mistake", -1.2345678901, []Diagnosis{Mistake(-1.2345678901, "the sign is flipped")}, "the sign is flipped"},
+		{"the stub", 0, nil, "still the stub"},
+		{"the stub and a mistake at 0", 0, []Diagnosis{Mistake(0, "log of 1")}, "log of 1"},
+		{"not finite", math.Inf(1), nil, "not finite"},
+	}
+	for _, tc := range cases {
+		c := &C{}
+		if c.Close("x", tc.got, 1.2345678901, 1e-12, "fallback", tc.mistakes...) {
+			t.Errorf("%s: Close passed", tc.name)
+			continue
+		}
+		if msg := strings.Join(c.failures, "\n"); !strings.Contains(msg, tc.contains) {
+			t.Errorf("%s: the message does not say %q:\n%s", tc.name, tc.contains, msg)
+		}
+	}
+}
