@@ -5,7 +5,7 @@
 // the mistake. It runs scripts/grade's program, so it also tests the grade
 // table and the classroom workflow it generates.
 //
-//	go test ./solutions/              all of it (about 5 minutes on 2 cores)
+//	go test ./solutions/              all of it (about 6 minutes on 2 cores)
 //	go test -short ./solutions/       without the mutants
 package solutions_test
 
