@@ -112,7 +112,7 @@ func checkNICEArchitecture(c *grading.C, flow *flowlib.Flow, store *model.Store,
 		c.Fatalf("%s", grading.Explain(call+": the bijector", "a *flowlib.Chain", fmt.Sprintf("%T", flow.Bijector),
 			"flowlib.NewFlow(base, layers...) puts the layers in a Chain"))
 	}
-	widths := hiddenWidths(store)
+	widths := grading.HiddenWidths(store)
 	var want, got []string
 	for i := range couplings {
 		if i > 0 {

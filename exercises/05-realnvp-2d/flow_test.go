@@ -170,7 +170,7 @@ func checkHiddenWidths(c *grading.C, flow *flowlib.Flow, want []int) {
 		z, ld := flow.Forward(scope, x)
 		return []*Node{z, ld}
 	}, flowcheck.RandomInput(dtypes.Float32, 1, 2, 4, 2))
-	widths := hiddenWidths(store)
+	widths := grading.HiddenWidths(store)
 	chain := flow.Bijector.(*flowlib.Chain)
 	var got [][]int
 	ok := true

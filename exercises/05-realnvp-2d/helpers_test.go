@@ -2,11 +2,8 @@ package realnvp
 
 import (
 	"math"
-	"regexp"
-	"strconv"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/ml/model"
 )
 
 // This file holds the graders' own helpers, not tasks; the ones the chapters
@@ -70,27 +67,4 @@ func logSumExp(v []float64) float64 {
 		s += math.Exp(x - m)
 	}
 	return m + math.Log(s)
-}
-
-var hiddenScope = regexp.MustCompile(`^(.*)/conditioner/hidden_(\d+)(/dense)?$`)
-
-// hiddenWidths returns, for each conditioner scope in store (the scope that
-// holds ".../conditioner"), the widths of flowlib.MLP's hidden layers in
-// order, read from the shapes of their weights [in, out].
-func hiddenWidths(store *model.Store) map[string][]int {
-	widths := map[string][]int{}
-	for v := range store.IterVariables() {
-		m := hiddenScope.FindStringSubmatch(v.Scope())
-		if m == nil || v.Name() != "weights" || v.Shape().Rank() != 2 {
-			continue
-		}
-		i, _ := strconv.Atoi(m[2])
-		w := widths[m[1]]
-		for len(w) <= i {
-			w = append(w, 0)
-		}
-		w[i] = v.Shape().Dimensions[1]
-		widths[m[1]] = w
-	}
-	return widths
 }
