@@ -491,12 +491,67 @@ func TestScatterManyPointsIsCompact(t *testing.T) {
 		xs[i] = math.Sin(float64(i)) * 3.14159
 		ys[i] = math.Cos(float64(i)*1.7) * 2.71828
 	}
-	s := New().Scatter(xs, ys).SVG()
-	if got := strings.Count(s, "<circle"); got != n {
-		t.Errorf("%d circles, want %d", got, n)
+	cases := []struct {
+		name    string
+		n       int
+		opts    []Option
+		circles int // 0: drawn as one image
+	}{
+		{"few points stay circles", RasterPoints, nil, RasterPoints},
+		{"many points become an image", n, nil, 0},
+		{"a named colour", n, []Option{Color("crimson")}, 0},
+		{"a colour the rasteriser does not know stays circles", n, []Option{Color("rgb(10, 20, 30)")}, n},
 	}
-	if len(s) > 50*n {
-		t.Errorf("SVG is %d bytes for %d points, want at most 50 per point", len(s), n)
+	for _, tc := range cases {
+		s := New().Scatter(xs[:tc.n], ys[:tc.n], tc.opts...).SVG()
+		if got := strings.Count(s, "<circle"); got != tc.circles {
+			t.Errorf("%s: %d circles, want %d", tc.name, got, tc.circles)
+		}
+		if tc.circles == 0 && strings.Count(s, "data:image/png;base64,") != 1 {
+			t.Errorf("%s: no embedded PNG", tc.name)
+		}
+		if len(s) > 50*tc.n {
+			t.Errorf("%s: SVG is %d bytes for %d points, want at most 50 per point", tc.name, len(s), tc.n)
+		}
+	}
+}
+
+// The raster draws each point where its circle would be, with the layer's
+// colour and opacity.
+func TestRasterScatterPlacesPoints(t *testing.T) {
+	xs, ys := make([]float64, RasterPoints+1), make([]float64, RasterPoints+1)
+	for i := range xs { // every point at (1, 1), except one at (-1, -1)
+		xs[i], ys[i] = 1, 1
+	}
+	xs[0], ys[0] = -1, -1
+	f := New().XRange(-2, 2).YRange(-2, 2).Scatter(xs, ys, Color("#ff0000"), Opacity(0.5))
+	s := f.SVG()
+	i := strings.Index(s, "data:image/png;base64,")
+	if i < 0 {
+		t.Fatal("no embedded PNG")
+	}
+	data := s[i+len("data:image/png;base64,"):]
+	data = data[:strings.IndexByte(data, '"')]
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	at := func(fx, fy float64) color.NRGBA { // fractions of the plot area, from the top left
+		return color.NRGBAModel.Convert(img.At(b.Min.X+int(fx*float64(b.Dx())), b.Min.Y+int(fy*float64(b.Dy())))).(color.NRGBA)
+	}
+	if c := at(0.75, 0.25); c.R != 255 || c.G != 0 || c.A < 250 { // 1,500 discs at 0.5 opacity: opaque
+		t.Errorf("at (1, 1): %v, want opaque red", c)
+	}
+	if c := at(0.25, 0.75); c.R != 255 || c.A < 120 || c.A > 135 { // one disc: half opaque
+		t.Errorf("at (-1, -1): %v, want red at opacity 0.5", c)
+	}
+	if c := at(0.25, 0.25); c.A != 0 {
+		t.Errorf("at (-1, 1), where no point is: %v, want transparent", c)
 	}
 }
 
