@@ -39,6 +39,7 @@ func main() {
 	strict := flag.Bool("strict", false, "exit with status 1 unless every task passes (every mutant is rejected with --mutants; the audit finds nothing that costs points with --audit)")
 	answers := flag.String("answers", "", "grade the answers in this directory, laid out like exercises/ (a student's exercises/ directory); files it lacks are taken from exercises/")
 	against := flag.String("against", "", "with --audit: a git commit of the template (the answers' repository is the one that holds them); list the graders' files (tests, exercises/internal, the workflow, go.work, go.mod) that differ from it")
+	wide := flag.Bool("wide", false, "print the grade table with one row per task and every column (about 180 columns) instead of the 80-column layout")
 	audit := flag.Bool("audit", false, "audit the answers instead of grading them: list imports, calls and library functions an honest answer does not need (docs/instructors.md)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: scripts/grade [flags] [chapter ...]\n\nChapters are exercise directories or their numbers (01 to %02d); all by default.\n\n", len(grading.Chapters))
@@ -72,7 +73,7 @@ func main() {
 	}
 	if *list {
 		r := listTasks(chapters)
-		printReport(os.Stdout, r)
+		printReport(os.Stdout, r, *wide)
 		report, complete = r, true
 	} else if *mutants {
 		r, err := g.gradeMutants(chapters, *jobs)
@@ -99,7 +100,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		printReport(os.Stdout, r)
+		printReport(os.Stdout, r, *wide)
 		report, complete = r, r.Points == r.MaxPoints
 	}
 	if *jsonPath != "" {

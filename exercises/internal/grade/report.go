@@ -10,14 +10,26 @@ import (
 	"github.com/flowbook/flowbook/exercises/internal/grading"
 )
 
-// printReport prints the grade table: one row per task, a subtotal per
-// chapter and the total.
-func printReport(w io.Writer, r *Report) {
+// printReport prints the grade table, narrow (at most 80 columns: for
+// notebook cells and terminals) or, with wide, one row per task with every
+// column.
+func printReport(w io.Writer, r *Report, wide bool) {
 	if r.Source == "the manifest" {
 		fmt.Fprintf(w, "\nTasks and points (scripts/grade --list):\n\n")
 	} else {
 		fmt.Fprintf(w, "\nGrades of %s (scripts/grade):\n\n", r.Source)
 	}
+	if wide {
+		printWide(w, r)
+	} else {
+		printNarrow(w, r)
+	}
+	if r.Points < r.MaxPoints && r.Source != "the manifest" {
+		fmt.Fprintln(w, "\nA failed task's full message: go test -run '^TestName$' ./exercises/<chapter>/")
+	}
+}
+
+func printWide(w io.Writer, r *Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "task\ttest\tpoints\tstatus\thint")
 	for _, c := range r.Chapters {
@@ -28,9 +40,64 @@ func printReport(w io.Writer, r *Report) {
 	}
 	fmt.Fprintf(tw, "total\t\t%d/%d\t\t\n", r.Points, r.MaxPoints)
 	tw.Flush()
-	if r.Points < r.MaxPoints && r.Source != "the manifest" {
-		fmt.Fprintln(w, "\nA failed task's full message: go test -run '^TestName$' ./exercises/<chapter>/")
+}
+
+// narrowWidth is the narrow table's width.
+const narrowWidth = 80
+
+// printNarrow prints a chapter line with its points, then per task its
+// points, status and title, and under a task that did not pass its test
+// name and hint, wrapped.
+func printNarrow(w io.Writer, r *Report) {
+	indent := strings.Repeat(" ", 21) // under the title
+	points := func(got, max int) string {
+		if r.Source == "the manifest" { // --list: nothing graded
+			return fmt.Sprint(max)
+		}
+		return fmt.Sprintf("%d/%d", got, max)
 	}
+	for _, c := range r.Chapters {
+		fmt.Fprintf(w, "%-*s%7s\n", narrowWidth-7, c.Dir, points(c.Points, c.MaxPoints))
+		for _, t := range c.Tasks {
+			if t.Status == "not-run" { // --list
+				fmt.Fprintf(w, "  %5s  %s\n", points(t.Points, t.MaxPoints), shorten(t.Title+" ("+t.Test+")", narrowWidth-9))
+				continue
+			}
+			fmt.Fprintf(w, "  %5s  %-10s  %s\n", points(t.Points, t.MaxPoints), statusText(t.Status), shorten(t.Title, narrowWidth-len(indent)))
+			if t.Status != "pass" && t.Status != "not-run" {
+				text := t.Test
+				if t.Hint != "" {
+					text += ": " + shorten(t.Hint, 3*(narrowWidth-len(indent)))
+				}
+				for _, line := range wrap(text, narrowWidth-len(indent)) {
+					fmt.Fprintf(w, "%s%s\n", indent, line)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "%-*s%7s\n", narrowWidth-7, "total", points(r.Points, r.MaxPoints))
+}
+
+// wrap breaks s into lines of at most n characters at spaces (a longer word
+// gets a line of its own).
+func wrap(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= n:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 func statusText(s string) string {

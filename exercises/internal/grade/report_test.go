@@ -112,3 +112,29 @@ func TestChangedGraders(t *testing.T) {
 		t.Errorf("changed graders %v, want only exercises/01-x/answer_test.go", changed)
 	}
 }
+
+// The default grade table fits 80 columns; --wide keeps one row per task.
+func TestNarrowTable(t *testing.T) {
+	r := &Report{Source: "exercises/", Points: 2, MaxPoints: 5, Chapters: []ChapterResult{{
+		Dir: "01-change-of-variables", Points: 2, MaxPoints: 5, Tasks: []TaskResult{
+			{Test: "TestA", Title: "A task", Points: 2, MaxPoints: 2, Status: "pass"},
+			{Test: "TestB", Title: "A task whose title is long enough to need most of the width of the line", MaxPoints: 3, Status: "fail",
+				Hint: strings.Repeat("a hint with many words that has to be wrapped ", 5)},
+		}}}}
+	var narrow, wide strings.Builder
+	printReport(&narrow, r, false)
+	printReport(&wide, r, true)
+	for _, line := range strings.Split(narrow.String(), "\n") {
+		if n := len([]rune(line)); n > narrowWidth {
+			t.Errorf("a line of %d columns: %q", n, line)
+		}
+	}
+	for _, want := range []string{"TestB: a hint", "2/5", "FAIL"} {
+		if !strings.Contains(narrow.String(), want) {
+			t.Errorf("the narrow table lacks %q:\n%s", want, narrow.String())
+		}
+	}
+	if !strings.Contains(wide.String(), "TestB") || strings.Count(wide.String(), "\n") >= strings.Count(narrow.String(), "\n") {
+		t.Errorf("the wide table is not one row per task:\n%s", wide.String())
+	}
+}
