@@ -212,10 +212,11 @@ func checkLengths(method string, xs, ys []float64) {
 }
 
 // Scatter draws one small circle per (xs[i], ys[i]), by default with radius
-// 1.6 px and opacity 0.75. A layer of more than [RasterPoints] points (in a
-// colour given as hex or as one of the common names) is drawn as an embedded
-// PNG at twice the figure's resolution instead of as SVG circles, which keeps
-// a notebook with dense samples small and quick to render.
+// 1.6 px and opacity 0.75. Consecutive Scatter layers with more than
+// [RasterPoints] points together (in colours given as hex or as common names)
+// are drawn as one embedded PNG at twice the figure's resolution instead of as
+// SVG circles, which keeps a notebook with dense samples small and quick to
+// render.
 func (f *Figure) Scatter(xs, ys []float64, opts ...Option) *Figure {
 	checkLengths("Scatter", xs, ys)
 	return f.add(&layer{kind: scatterLayer, xs: clone(xs), ys: clone(ys)}, opts)
@@ -537,8 +538,21 @@ func (f *Figure) render(b *strings.Builder, id string) {
 	if !f.noAxes {
 		f.renderAxes(b, m)
 	}
-	for _, l := range f.layers {
-		f.renderLayer(b, m, l, id)
+	for i := 0; i < len(f.layers); i++ {
+		// Consecutive scatter layers with many points together become one image.
+		j := i
+		for j < len(f.layers) && f.layers[j].kind == scatterLayer {
+			j++
+		}
+		if j > i {
+			if img, ok := rasterScatter(m, f.layers[i:j]); ok {
+				fmt.Fprintf(b, `<image x="%s" y="%s" width="%s" height="%s" preserveAspectRatio="none" xlink:href="data:image/png;base64,%s"/>`+"\n",
+					num(m.px0), num(m.py0), num(m.px1-m.px0), num(m.py1-m.py0), img)
+				i = j - 1
+				continue
+			}
+		}
+		f.renderLayer(b, m, f.layers[i], id)
 	}
 	if f.title != "" {
 		fmt.Fprintf(b, `<text x="%s" y="21" font-size="13" font-weight="bold" text-anchor="middle">%s</text>`+"\n",
@@ -609,11 +623,6 @@ func (f *Figure) renderLayer(b *strings.Builder, m *frame, l *layer, clip string
 	}
 	switch l.kind {
 	case scatterLayer:
-		if img, ok := rasterScatter(m, l); ok {
-			fmt.Fprintf(b, `<image x="%s" y="%s" width="%s" height="%s" preserveAspectRatio="none" xlink:href="data:image/png;base64,%s"/>`+"\n",
-				num(m.px0), num(m.py0), num(m.px1-m.px0), num(m.py1-m.py0), img)
-			return
-		}
 		fmt.Fprintf(b, `<g fill="%s" fill-opacity="%s">`+"\n", color, num2(st.opacity))
 		r := num2(st.radius)
 		for i := range l.xs {

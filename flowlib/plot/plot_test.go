@@ -516,6 +516,24 @@ func TestScatterManyPointsIsCompact(t *testing.T) {
 	}
 }
 
+// Consecutive scatter layers are rasterised together; a layer of another
+// kind between them separates them.
+func TestRasterGroupsConsecutiveScatters(t *testing.T) {
+	n := RasterPoints/2 + 1
+	xs, ys := make([]float64, n), make([]float64, n)
+	for i := range xs {
+		xs[i], ys[i] = math.Sin(float64(i)), math.Cos(float64(i)*1.3)
+	}
+	together := New().Scatter(xs, ys, Color("#1f77b4")).Scatter(ys, xs, Color("crimson")).SVG()
+	if strings.Count(together, "<circle") != 0 || strings.Count(together, "data:image/png") != 1 {
+		t.Errorf("two consecutive scatters of %d points: %d circles, %d images; want one image", n, strings.Count(together, "<circle"), strings.Count(together, "data:image/png"))
+	}
+	apart := New().Scatter(xs, ys).Line([]float64{0, 1}, []float64{0, 1}).Scatter(ys, xs).SVG()
+	if strings.Count(apart, "<circle") != 2*n {
+		t.Errorf("scatters separated by a line: %d circles, want %d", strings.Count(apart, "<circle"), 2*n)
+	}
+}
+
 // The raster draws each point where its circle would be, with the layer's
 // colour and opacity.
 func TestRasterScatterPlacesPoints(t *testing.T) {

@@ -7,15 +7,18 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// RasterPoints is the number of points above which a Scatter layer is drawn
-// as an image. Each SVG circle costs about 40 bytes; the PNG of a 2× plot
-// area costs about as much as 1,500 of them, and grows little with more
-// points (5,000 normal samples: 108 KB instead of 225 KB; 50,000: 86 KB).
-const RasterPoints = 1500
+// RasterPoints is the number of points above which consecutive Scatter
+// layers are drawn as an image. Each SVG circle costs about 40 bytes (about
+// 130 in a notebook's JSON, escaped); the PNG of a 2× plot area of the default
+// size costs about as much as 1,500 of them, less in a small panel, and grows
+// little with more points (5,000 normal samples: 108 KB instead of 225 KB;
+// 50,000: 86 KB).
+const RasterPoints = 1000
 
 // rasterScale is the image's pixels per SVG px, so that it stays sharp on
 // high-density screens.
@@ -53,16 +56,23 @@ func parseColor(c string) (r, g, b float64, ok bool) {
 	return float64(v>>16&0xff) / 255, float64(v>>8&0xff) / 255, float64(v&0xff) / 255, true
 }
 
-// rasterScatter draws a scatter layer's points, as anti-aliased discs
-// composited in order ("over"), into a transparent PNG covering the plot area,
-// and returns it base64-encoded. ok is false when the layer is small enough
-// for circles or its colour is not one the rasteriser knows.
-func rasterScatter(m *frame, l *layer) (encoded string, ok bool) {
-	if len(l.xs) <= RasterPoints {
-		return "", false
+// rasterScatter draws the points of consecutive scatter layers, as
+// anti-aliased discs composited in order ("over"), into a transparent PNG
+// covering the plot area, and returns it base64-encoded. ok is false when the
+// layers are small enough for circles or a colour is not one the rasteriser
+// knows.
+func rasterScatter(m *frame, layers []*layer) (encoded string, ok bool) {
+	points := 0
+	colours := make([][3]float64, len(layers))
+	for i, l := range layers {
+		points += len(l.xs)
+		r, g, b, ok := parseColor(l.st.color)
+		if !ok {
+			return "", false
+		}
+		colours[i] = [3]float64{r, g, b}
 	}
-	cr, cg, cb, ok := parseColor(l.st.color)
-	if !ok {
+	if points <= RasterPoints || len(distinctColours(colours)) > 16 {
 		return "", false
 	}
 	w := int(math.Ceil((m.px1 - m.px0) * rasterScale))
@@ -72,43 +82,65 @@ func rasterScatter(m *frame, l *layer) (encoded string, ok bool) {
 	}
 	// Premultiplied colour and alpha per pixel, composited in float64.
 	acc := make([]float64, 4*w*h)
-	radius := l.st.radius * rasterScale
-	alpha := l.st.opacity
-	for i := range l.xs {
-		x, okx := m.sx(l.xs[i])
-		y, oky := m.sy(l.ys[i])
-		if !okx || !oky {
-			continue
-		}
-		cx, cy := (x-m.px0)*rasterScale, (y-m.py0)*rasterScale
-		x0, x1 := max(0, int(cx-radius-1)), min(w-1, int(cx+radius+1))
-		y0, y1 := max(0, int(cy-radius-1)), min(h-1, int(cy+radius+1))
-		for py := y0; py <= y1; py++ {
-			for px := x0; px <= x1; px++ {
-				d := math.Hypot(float64(px)+0.5-cx, float64(py)+0.5-cy)
-				cover := math.Max(0, math.Min(1, radius+0.5-d)) // anti-aliased edge
-				if cover == 0 {
-					continue
+	for li, l := range layers {
+		c := colours[li]
+		radius := l.st.radius * rasterScale
+		for i := range l.xs {
+			x, okx := m.sx(l.xs[i])
+			y, oky := m.sy(l.ys[i])
+			if !okx || !oky {
+				continue
+			}
+			cx, cy := (x-m.px0)*rasterScale, (y-m.py0)*rasterScale
+			x0, x1 := max(0, int(cx-radius-1)), min(w-1, int(cx+radius+1))
+			y0, y1 := max(0, int(cy-radius-1)), min(h-1, int(cy+radius+1))
+			for py := y0; py <= y1; py++ {
+				for px := x0; px <= x1; px++ {
+					d := math.Hypot(float64(px)+0.5-cx, float64(py)+0.5-cy)
+					cover := math.Max(0, math.Min(1, radius+0.5-d)) // anti-aliased edge
+					if cover == 0 {
+						continue
+					}
+					a := l.st.opacity * cover
+					k := 4 * (py*w + px)
+					acc[k] = c[0]*a + acc[k]*(1-a)
+					acc[k+1] = c[1]*a + acc[k+1]*(1-a)
+					acc[k+2] = c[2]*a + acc[k+2]*(1-a)
+					acc[k+3] = a + acc[k+3]*(1-a)
 				}
-				a := alpha * cover
-				k := 4 * (py*w + px)
-				acc[k] = cr*a + acc[k]*(1-a)
-				acc[k+1] = cg*a + acc[k+1]*(1-a)
-				acc[k+2] = cb*a + acc[k+2]*(1-a)
-				acc[k+3] = a + acc[k+3]*(1-a)
 			}
 		}
 	}
-	// One colour at 256 levels of opacity: a paletted PNG, one byte a pixel,
-	// compresses far better than RGBA. (Only the alpha channel varies: the
-	// discs are all of the layer's colour.)
-	palette := make(color.Palette, 256)
-	for i := range palette {
-		palette[i] = color.NRGBA{R: uint8(math.Round(255 * cr)), G: uint8(math.Round(255 * cg)), B: uint8(math.Round(255 * cb)), A: uint8(i)}
+	// A paletted PNG, one byte a pixel, compresses far better than RGBA: the
+	// palette holds each distinct colour at 256/k levels of opacity, and a
+	// pixel where discs of different colours overlap takes the nearest of
+	// them (the colour it is mostly made of).
+	distinct := distinctColours(colours)
+	levels := 256 / len(distinct)
+	palette := make(color.Palette, 0, 256)
+	for _, c := range distinct {
+		for i := range levels {
+			a := float64(i) / float64(levels-1)
+			palette = append(palette, color.NRGBA{R: uint8(math.Round(255 * c[0])), G: uint8(math.Round(255 * c[1])), B: uint8(math.Round(255 * c[2])), A: uint8(math.Round(255 * a))})
+		}
 	}
 	img := image.NewPaletted(image.Rect(0, 0, w, h), palette)
-	for p := 0; p < w*h; p++ {
-		img.Pix[p] = uint8(math.Round(255 * acc[4*p+3]))
+	for i := range w * h {
+		a := acc[4*i+3]
+		if a == 0 {
+			continue
+		}
+		best, bestD := 0, math.Inf(1)
+		for k, c := range distinct {
+			d := 0.0
+			for j := range 3 {
+				d += (acc[4*i+j]/a - c[j]) * (acc[4*i+j]/a - c[j])
+			}
+			if d < bestD {
+				best, bestD = k, d
+			}
+		}
+		img.Pix[i] = uint8(best*levels + int(math.Round(a*float64(levels-1))))
 	}
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
@@ -116,4 +148,15 @@ func rasterScatter(m *frame, l *layer) (encoded string, ok bool) {
 		return "", false
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), true
+}
+
+// distinctColours returns the distinct colours of cs, in order.
+func distinctColours(cs [][3]float64) [][3]float64 {
+	var out [][3]float64
+	for _, c := range cs {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
