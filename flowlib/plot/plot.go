@@ -214,9 +214,9 @@ func checkLengths(method string, xs, ys []float64) {
 // Scatter draws one small circle per (xs[i], ys[i]), by default with radius
 // 1.6 px and opacity 0.75. Consecutive Scatter layers with more than
 // [RasterPoints] points together (in colours given as hex or as common names)
-// are drawn as one embedded PNG at twice the figure's resolution instead of as
-// SVG circles, which keeps a notebook with dense samples small and quick to
-// render.
+// are drawn as one embedded PNG at twice the figure's resolution when that is
+// smaller than their SVG circles, which keeps a notebook with dense samples
+// small and quick to render.
 func (f *Figure) Scatter(xs, ys []float64, opts ...Option) *Figure {
 	checkLengths("Scatter", xs, ys)
 	return f.add(&layer{kind: scatterLayer, xs: clone(xs), ys: clone(ys)}, opts)
@@ -545,12 +545,19 @@ func (f *Figure) render(b *strings.Builder, id string) {
 			j++
 		}
 		if j > i {
-			if img, ok := rasterScatter(m, f.layers[i:j]); ok {
+			var circles strings.Builder
+			for _, l := range f.layers[i:j] {
+				f.renderLayer(&circles, m, l, id)
+			}
+			img, ok := rasterScatter(m, f.layers[i:j])
+			if ok && len(img) < circles.Len() {
 				fmt.Fprintf(b, `<image x="%s" y="%s" width="%s" height="%s" preserveAspectRatio="none" xlink:href="data:image/png;base64,%s"/>`+"\n",
 					num(m.px0), num(m.py0), num(m.px1-m.px0), num(m.py1-m.py0), img)
-				i = j - 1
-				continue
+			} else {
+				b.WriteString(circles.String())
 			}
+			i = j - 1
+			continue
 		}
 		f.renderLayer(b, m, f.layers[i], id)
 	}

@@ -519,18 +519,30 @@ func TestScatterManyPointsIsCompact(t *testing.T) {
 // Consecutive scatter layers are rasterised together; a layer of another
 // kind between them separates them.
 func TestRasterGroupsConsecutiveScatters(t *testing.T) {
-	n := RasterPoints/2 + 1
+	const n = 2000
 	xs, ys := make([]float64, n), make([]float64, n)
 	for i := range xs {
 		xs[i], ys[i] = math.Sin(float64(i)), math.Cos(float64(i)*1.3)
 	}
+	images := func(s string) int { return strings.Count(s, "data:image/png") }
 	together := New().Scatter(xs, ys, Color("#1f77b4")).Scatter(ys, xs, Color("crimson")).SVG()
-	if strings.Count(together, "<circle") != 0 || strings.Count(together, "data:image/png") != 1 {
-		t.Errorf("two consecutive scatters of %d points: %d circles, %d images; want one image", n, strings.Count(together, "<circle"), strings.Count(together, "data:image/png"))
+	if strings.Count(together, "<circle") != 0 || images(together) != 1 {
+		t.Errorf("two consecutive scatters: %d circles, %d images; want one image", strings.Count(together, "<circle"), images(together))
 	}
 	apart := New().Scatter(xs, ys).Line([]float64{0, 1}, []float64{0, 1}).Scatter(ys, xs).SVG()
-	if strings.Count(apart, "<circle") != 2*n {
-		t.Errorf("scatters separated by a line: %d circles, want %d", strings.Count(apart, "<circle"), 2*n)
+	if images(apart) != 2 || !strings.Contains(apart, "<path") {
+		t.Errorf("scatters separated by a line: %d images, want 2 with the line between", images(apart))
+	}
+	// Whichever is drawn is never larger than the circles ("rgb(...)" is a
+	// colour the rasteriser does not know, so it forces circles).
+	for _, k := range []int{RasterPoints + 1, 600, n} {
+		for _, size := range [][2]int{{200, 150}, {800, 600}} {
+			auto := New().Size(size[0], size[1]).Scatter(xs[:k], ys[:k], Color("#1f77b4")).SVG()
+			circles := New().Size(size[0], size[1]).Scatter(xs[:k], ys[:k], Color("rgb(31,119,180)")).SVG()
+			if len(auto) > len(circles) {
+				t.Errorf("%d points in %v: %d bytes, more than the %d of circles", k, size, len(auto), len(circles))
+			}
+		}
 	}
 }
 

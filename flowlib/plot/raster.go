@@ -13,12 +13,11 @@ import (
 )
 
 // RasterPoints is the number of points above which consecutive Scatter
-// layers are drawn as an image. Each SVG circle costs about 40 bytes (about
-// 130 in a notebook's JSON, escaped); the PNG of a 2× plot area of the default
-// size costs about as much as 1,500 of them, less in a small panel, and grows
-// little with more points (5,000 normal samples: 108 KB instead of 225 KB;
-// 50,000: 86 KB).
-const RasterPoints = 1000
+// layers may be drawn as an image: they are when the PNG is smaller than the
+// circles. Each SVG circle costs about 40 bytes (50 with a colour of its own
+// layer); the PNG of a 2× plot area grows little with more points (5,000
+// normal samples: 108 KB instead of 225 KB of circles; 50,000: 86 KB).
+const RasterPoints = 300
 
 // rasterScale is the image's pixels per SVG px, so that it stays sharp on
 // high-density screens.
@@ -72,7 +71,7 @@ func rasterScatter(m *frame, layers []*layer) (encoded string, ok bool) {
 		}
 		colours[i] = [3]float64{r, g, b}
 	}
-	if points <= RasterPoints || len(distinctColours(colours)) > 16 {
+	if points <= RasterPoints {
 		return "", false
 	}
 	w := int(math.Ceil((m.px1 - m.px0) * rasterScale))
@@ -111,11 +110,26 @@ func rasterScatter(m *frame, layers []*layer) (encoded string, ok bool) {
 			}
 		}
 	}
-	// A paletted PNG, one byte a pixel, compresses far better than RGBA: the
-	// palette holds each distinct colour at 256/k levels of opacity, and a
-	// pixel where discs of different colours overlap takes the nearest of
-	// them (the colour it is mostly made of).
-	distinct := distinctColours(colours)
+	var img image.Image
+	if distinct := distinctColours(colours); len(distinct) <= 16 {
+		img = palettedImage(acc, w, h, distinct)
+	} else {
+		img = rgbaImage(acc, w, h)
+	}
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&buf, img); err != nil {
+		return "", false
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), true
+}
+
+// palettedImage makes a paletted image, one byte a pixel, which compresses
+// far better than RGBA: the palette holds each distinct colour at 256/k
+// levels of opacity, and a pixel where discs of different colours overlap
+// takes the nearest of them (the colour it is mostly made of). acc holds
+// premultiplied RGBA per pixel.
+func palettedImage(acc []float64, w, h int, distinct [][3]float64) *image.Paletted {
 	levels := 256 / len(distinct)
 	palette := make(color.Palette, 0, 256)
 	for _, c := range distinct {
@@ -142,12 +156,26 @@ func rasterScatter(m *frame, layers []*layer) (encoded string, ok bool) {
 		}
 		img.Pix[i] = uint8(best*levels + int(math.Round(a*float64(levels-1))))
 	}
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(&buf, img); err != nil {
-		return "", false
+	return img
+}
+
+// rgbaImage makes an RGBA image from premultiplied RGBA per pixel, for
+// layers of many colours.
+func rgbaImage(acc []float64, w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range w * h {
+		a := acc[4*i+3]
+		if a == 0 {
+			continue
+		}
+		img.SetNRGBA(i%w, i/w, color.NRGBA{
+			R: uint8(math.Round(255 * acc[4*i] / a)),
+			G: uint8(math.Round(255 * acc[4*i+1] / a)),
+			B: uint8(math.Round(255 * acc[4*i+2] / a)),
+			A: uint8(math.Round(255 * a)),
+		})
 	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes()), true
+	return img
 }
 
 // distinctColours returns the distinct colours of cs, in order.
