@@ -85,6 +85,7 @@ type layer struct {
 	text   string
 	png    string     // Heatmap: base64-encoded PNG
 	extent [4]float64 // Heatmap: x0, x1, y0, y1
+	scale  [2]float64 // Heatmap: the values the colormap's ends stand for
 	st     style
 }
 
@@ -99,6 +100,7 @@ type style struct {
 	dashed       bool
 	colormap     string
 	valueRange   *[2]float64 // Heatmap colour scale; nil: the values' min..max
+	colorBar     *string     // Heatmap: draw the colour scale, with this label
 }
 
 // Color sets the layer's colour: any SVG colour, e.g. "#1f77b4" or "crimson".
@@ -113,6 +115,11 @@ func ValueRange(lo, hi float64) Option {
 	}
 	return func(s *style) { s.valueRange = &[2]float64{lo, hi} }
 }
+
+// ColorBar draws a Heatmap's colour scale as a bar at the right of the plot,
+// with ticks for the values the colours stand for and label ("" for none)
+// beside it. With [ValueRange], several heatmaps show one scale.
+func ColorBar(label string) Option { return func(s *style) { s.colorBar = &label } }
 
 // Label adds the layer to the legend, drawn at the top right of the plot.
 func Label(text string) Option { return func(s *style) { s.label = text } }
@@ -257,13 +264,13 @@ func (f *Figure) Heatmap(values [][]float64, x0, x1, y0, y1 float64, opts ...Opt
 	}
 	l := &layer{kind: heatLayer, extent: [4]float64{x0, x1, y0, y1}}
 	f.add(l, opts)
-	l.png = heatmapPNG(values, l.st.colormap, l.st.valueRange)
+	l.png, l.scale = heatmapPNG(values, l.st.colormap, l.st.valueRange)
 	return f
 }
 
 // heatmapPNG encodes values as a base64 PNG, one pixel per cell, with row 0
 // at the bottom, coloured over valueRange or, when nil, the values' extent.
-func heatmapPNG(values [][]float64, cmap string, valueRange *[2]float64) string {
+func heatmapPNG(values [][]float64, cmap string, valueRange *[2]float64) (encoded string, scale [2]float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, row := range values {
 		for _, v := range row {
@@ -293,7 +300,7 @@ func heatmapPNG(values [][]float64, cmap string, valueRange *[2]float64) string 
 	if err := png.Encode(&buf, img); err != nil {
 		panic("plot.Heatmap: encoding PNG: " + err.Error()) // cannot happen with a bytes.Buffer
 	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), [2]float64{lo, hi}
 }
 
 // VLine draws a vertical reference line at x across the plot.
@@ -518,6 +525,13 @@ func (f *Figure) render(b *strings.Builder, id string) {
 	if f.title != "" {
 		top += 22
 	}
+	bar := f.colorBarLayer()
+	if bar != nil {
+		right += colorBarSpace
+		if *bar.st.colorBar != "" {
+			right += 16
+		}
+	}
 	m := &frame{px0: left, px1: max(w-right, left+10), py0: top, py1: max(h-bottom, top+10), f: f}
 	m.xlo, m.xhi, m.ylo, m.yhi = f.ranges()
 	if f.equal && !f.logY {
@@ -566,6 +580,9 @@ func (f *Figure) render(b *strings.Builder, id string) {
 			num((m.px0+m.px1)/2), esc(f.title))
 	}
 	f.renderLegend(b, m)
+	if bar != nil {
+		renderColorBar(b, m, bar)
+	}
 	b.WriteString("</g>\n")
 }
 
@@ -895,3 +912,53 @@ func esc(s string) string {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func clone(v []float64) []float64 { return append([]float64(nil), v...) }
+
+// colorBarSpace is the room a colour bar takes at the right of the plot, in px.
+const colorBarSpace = 58
+
+// colorBarLayer returns the last heatmap layer that asks for a colour bar.
+func (f *Figure) colorBarLayer() *layer {
+	var bar *layer
+	for _, l := range f.layers {
+		if l.kind == heatLayer && l.st.colorBar != nil {
+			bar = l
+		}
+	}
+	return bar
+}
+
+// renderColorBar draws l's colour scale as a vertical bar right of the plot
+// area, low values at the bottom, with ticks and the label.
+func renderColorBar(b *strings.Builder, m *frame, l *layer) {
+	const steps = 128
+	img := image.NewNRGBA(image.Rect(0, 0, 1, steps))
+	for i := range steps {
+		img.SetNRGBA(0, steps-1-i, colormapAt(l.st.colormap, float64(i)/(steps-1)))
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic("plot.ColorBar: encoding PNG: " + err.Error()) // cannot happen with a bytes.Buffer
+	}
+	x, top, bottom := m.px1+10, m.py0, m.py1
+	fmt.Fprintf(b, `<image x="%s" y="%s" width="12" height="%s" preserveAspectRatio="none" xlink:href="data:image/png;base64,%s"/>`+"\n",
+		num(x), num(top), num(bottom-top), base64.StdEncoding.EncodeToString(buf.Bytes()))
+	fmt.Fprintf(b, `<rect x="%s" y="%s" width="12" height="%s" fill="none" stroke="%s" stroke-width="0.5"/>`+"\n", num(x), num(top), num(bottom-top), frameColor)
+	lo, hi := l.scale[0], l.scale[1]
+	if hi > lo {
+		for _, v := range niceTicks(lo, hi, max(2, int((bottom-top)/40))) {
+			if v < lo || v > hi {
+				continue
+			}
+			y := bottom - (v-lo)/(hi-lo)*(bottom-top)
+			fmt.Fprintf(b, `<path d="M%s %sh3" stroke="%s"/><text x="%s" y="%s" font-size="10" dominant-baseline="middle">%s</text>`+"\n",
+				num(x+12), num(y), frameColor, num(x+17), num(y), formatTick(v))
+		}
+	} else if finite(lo) {
+		fmt.Fprintf(b, `<text x="%s" y="%s" font-size="10" dominant-baseline="middle">%s</text>`+"\n", num(x+17), num((top+bottom)/2), formatTick(lo))
+	}
+	if label := *l.st.colorBar; label != "" {
+		cx, cy := x+colorBarSpace+4, (top+bottom)/2
+		fmt.Fprintf(b, `<text x="%s" y="%s" font-size="11" text-anchor="middle" transform="rotate(90 %s %s)">%s</text>`+"\n",
+			num(cx), num(cy), num(cx), num(cy), esc(label))
+	}
+}

@@ -631,12 +631,39 @@ func TestHeatmapValueRangeSharesAScale(t *testing.T) {
 		{"shifted scale", &[2]float64{-11, 11}, 128, 255},
 	}
 	for _, tt := range tests {
-		img := decodePNG(t, heatmapPNG(values, "gray", tt.valueRange))
+		encoded, _ := heatmapPNG(values, "gray", tt.valueRange)
+		img := decodePNG(t, encoded)
 		if l, r := gray(img, 0, 0), gray(img, 1, 0); l != tt.left || r != tt.right {
 			t.Errorf("%s: gray levels %d and %d, want %d and %d", tt.name, l, r, tt.left, tt.right)
 		}
 	}
 	if svg := New().Heatmap(values, 0, 1, 0, 1, ValueRange(0, 22)).SVG(); !strings.Contains(svg, "data:image/png") {
 		t.Error("Heatmap with ValueRange drew no image")
+	}
+}
+
+// A colour bar shows the scale the heatmap's colours stand for, with ticks
+// within it, and takes room from the plot, not from the figure.
+func TestColorBar(t *testing.T) {
+	values := [][]float64{{0, 0.1}, {0.2, 0.3}}
+	plain := New().Heatmap(values, 0, 1, 0, 1).SVG()
+	withBar := New().Heatmap(values, 0, 1, 0, 1, ColorBar("density")).SVG()
+	shared := New().Heatmap(values, 0, 1, 0, 1, ValueRange(0, 1), ColorBar("")).SVG()
+	if strings.Count(withBar, "data:image/png") != 2 || strings.Count(plain, "data:image/png") != 1 {
+		t.Errorf("images: %d with a bar, %d without; want 2 and 1", strings.Count(withBar, "data:image/png"), strings.Count(plain, "data:image/png"))
+	}
+	if !strings.Contains(withBar, ">density</text>") {
+		t.Error("the bar's label is missing")
+	}
+	for _, tick := range []string{">0</text>", ">0.3</text>"} {
+		if !strings.Contains(withBar, tick) {
+			t.Errorf("the bar over the values' range [0, 0.3] lacks the tick %s", tick)
+		}
+	}
+	if !strings.Contains(shared, ">1</text>") || strings.Contains(shared, ">density</text>") {
+		t.Error("a bar over ValueRange(0, 1) should reach the tick 1, without a label")
+	}
+	if err := xml.Unmarshal([]byte(withBar), new(any)); err != nil {
+		t.Errorf("the SVG with a colour bar is not valid XML: %v", err)
 	}
 }
