@@ -118,7 +118,8 @@ func ValueRange(lo, hi float64) Option {
 
 // ColorBar draws a Heatmap's colour scale as a bar at the right of the plot,
 // with ticks for the values the colours stand for and label ("" for none)
-// beside it. With [ValueRange], several heatmaps show one scale.
+// beside it. The bar widens the figure (by 58 px, 74 with a label), so the
+// plot keeps its size. With [ValueRange], several heatmaps show one scale.
 func ColorBar(label string) Option { return func(s *style) { s.colorBar = &label } }
 
 // Label adds the layer to the legend, drawn at the top right of the plot.
@@ -495,7 +496,7 @@ func (m *frame) sy(y float64) (float64, bool) {
 // SVG renders the figure as a standalone SVG document.
 func (f *Figure) SVG() string {
 	var b strings.Builder
-	openSVG(&b, f.width, f.height)
+	openSVG(&b, f.outerWidth(), f.height)
 	f.render(&b, fmt.Sprintf("plot%d-clip", f.id))
 	b.WriteString("</svg>\n")
 	return b.String()
@@ -511,7 +512,7 @@ func openSVG(b *strings.Builder, w, h int) {
 // render writes the figure's elements, in its own coordinates; id names its
 // clip path.
 func (f *Figure) render(b *strings.Builder, id string) {
-	w, h := float64(f.width), float64(f.height)
+	w, h := float64(f.outerWidth()), float64(f.height)
 	left, right, top, bottom := 54.0, 18.0, 12.0, 36.0
 	if f.yLabel != "" {
 		left += 16
@@ -527,10 +528,7 @@ func (f *Figure) render(b *strings.Builder, id string) {
 	}
 	bar := f.colorBarLayer()
 	if bar != nil {
-		right += colorBarSpace
-		if *bar.st.colorBar != "" {
-			right += 16
-		}
+		right += float64(f.colorBarWidth())
 	}
 	m := &frame{px0: left, px1: max(w-right, left+10), py0: top, py1: max(h-bottom, top+10), f: f}
 	m.xlo, m.xhi, m.ylo, m.yhi = f.ranges()
@@ -546,7 +544,7 @@ func (f *Figure) render(b *strings.Builder, id string) {
 	}
 
 	fmt.Fprintf(b, `<g font-family="%s" fill="%s">`+"\n", fontFamily, textColor)
-	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="white"/>`+"\n", f.width, f.height)
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="white"/>`+"\n", f.outerWidth(), f.height)
 	fmt.Fprintf(b, `<defs><clipPath id="%s"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath></defs>`+"\n",
 		id, num(m.px0), num(m.py0), num(m.px1-m.px0), num(m.py1-m.py0))
 	if !f.noAxes {
@@ -784,11 +782,12 @@ func Grid(columns int, figs ...*Figure) string {
 				panic(fmt.Sprintf("plot.Grid: figure %d is nil", start+i))
 			}
 			// A nested <svg> gives each panel its own coordinates and viewport.
+			fw := f.outerWidth()
 			fmt.Fprintf(&body, `<svg x="%d" y="%d" width="%d" height="%d" viewBox="0 0 %d %d">`+"\n",
-				x, y, f.width, f.height, f.width, f.height)
+				x, y, fw, f.height, fw, f.height)
 			f.render(&body, fmt.Sprintf("plot%d-p%d-clip", f.id, start+i)) // one figure may appear twice
 			body.WriteString("</svg>\n")
-			x += f.width
+			x += fw
 			rowH = max(rowH, f.height)
 		}
 		width, y = max(width, x), y+rowH
@@ -913,8 +912,25 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func clone(v []float64) []float64 { return append([]float64(nil), v...) }
 
-// colorBarSpace is the room a colour bar takes at the right of the plot, in px.
+// colorBarSpace is the room a colour bar takes at the right of the plot, in px
+// (16 more with a label).
 const colorBarSpace = 58
+
+// colorBarWidth is the room the figure's colour bar takes, 0 without one.
+func (f *Figure) colorBarWidth() int {
+	bar := f.colorBarLayer()
+	switch {
+	case bar == nil:
+		return 0
+	case *bar.st.colorBar != "":
+		return colorBarSpace + 16
+	}
+	return colorBarSpace
+}
+
+// outerWidth is the figure's width with its colour bar: the bar widens the
+// figure, so that the plot keeps the size Size gave it.
+func (f *Figure) outerWidth() int { return f.width + f.colorBarWidth() }
 
 // colorBarLayer returns the last heatmap layer that asks for a colour bar.
 func (f *Figure) colorBarLayer() *layer {

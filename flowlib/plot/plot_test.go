@@ -663,6 +663,11 @@ func TestColorBar(t *testing.T) {
 	if !strings.Contains(shared, ">1</text>") || strings.Contains(shared, ">density</text>") {
 		t.Error("a bar over ValueRange(0, 1) should reach the tick 1, without a label")
 	}
+	for svg, want := range map[string]string{plain: `width="420"`, withBar: `width="494"`, shared: `width="478"`} {
+		if !strings.Contains(svg[:200], want) {
+			t.Errorf("the figure's header %q, want %s (the bar widens the figure)", svg[:120], want)
+		}
+	}
 	if err := xml.Unmarshal([]byte(withBar), new(any)); err != nil {
 		t.Errorf("the SVG with a colour bar is not valid XML: %v", err)
 	}
