@@ -1,6 +1,7 @@
 // Package notebook holds the few helpers the workbook's GoNB notebooks share:
 // showing figures and images, a training curve that redraws while training
-// runs, and the switch between a notebook's quick and full runs.
+// runs, the switch between a notebook's quick and full runs, and Must/Check
+// for stopping a cell on an error.
 //
 // Outside a notebook (in a test or a program) the Show functions print a one
 // line note instead, so notebook code can be run and tested anywhere.
@@ -184,4 +185,35 @@ func (c *Curve) draw() *plot.Figure {
 		fig.Line(c.xs[name], c.ys[name], plot.Label(name))
 	}
 	return fig
+}
+
+// Must returns v, or stops the cell with err's message if err is not nil: in
+// a notebook a failed step should stop the cell loudly, e.g.
+//
+//	flow := notebook.Must(flowlib.NewRealNVP(2).Done())
+//
+// In a notebook the message goes to the cell's error output and the cell
+// exits with status 1, without a Go stack trace; elsewhere (tests, programs)
+// Must panics with err.
+func Must[T any](v T, err error) T {
+	Check(err)
+	return v
+}
+
+// Must2 is [Must] for calls that return two values and an error.
+func Must2[A, B any](a A, b B, err error) (A, B) {
+	Check(err)
+	return a, b
+}
+
+// Check stops the cell with err's message if err is not nil, as [Must] does.
+func Check(err error) {
+	if err == nil {
+		return
+	}
+	if gonbui.IsNotebook {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+	panic(err)
 }

@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -65,5 +66,30 @@ func TestAboutReportsTheBackend(t *testing.T) {
 	}
 	if strings.Contains(string(out), root+"/") {
 		t.Errorf("About printed the repository's path: %q", out)
+	}
+}
+
+func TestMustReturnsValuesAndPanicsOnError(t *testing.T) {
+	if got := Must(42, nil); got != 42 {
+		t.Errorf("Must(42, nil) = %d, want 42", got)
+	}
+	if a, b := Must2("a", 2, nil); a != "a" || b != 2 {
+		t.Errorf("Must2(\"a\", 2, nil) = %q, %d, want \"a\", 2", a, b)
+	}
+	Check(nil)
+	wantErr := errors.New("dataset missing: run scripts/fetch-data")
+	for name, call := range map[string]func(){
+		"Must":  func() { Must(0, wantErr) },
+		"Must2": func() { Must2(0, 0, wantErr) },
+		"Check": func() { Check(wantErr) },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != wantErr {
+					t.Errorf("%s with an error: recovered %v, want the error itself", name, r)
+				}
+			}()
+			call()
+		}()
 	}
 }
