@@ -70,15 +70,18 @@ func Show(figures ...*plot.Figure) {
 }
 
 // ShowSVG displays an SVG document as an image (MIME image/svg+xml), which
-// JupyterLab shows inline and GitHub renders in stored notebooks.
+// JupyterLab shows inline and GitHub renders in stored notebooks. Figures
+// [WideFigure] px wide or more scale to the output area ([FitWidth]).
 func ShowSVG(svg string) {
 	if !gonbui.IsNotebook {
 		fmt.Printf("[figure: %d bytes of SVG]\n", len(svg))
 		return
 	}
 	gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
-		protocol.MIMEImageSVG:  svg,
-		protocol.MIMETextPlain: "[figure]",
+		protocol.MIMEImageSVG: FitWidth(svg),
+		// What JupyterLab shows instead of the SVG of a notebook it does not
+		// trust (scripts/lab trusts the stored ones).
+		protocol.MIMETextPlain: "[figure: run the cell, or open the notebook with scripts/lab, to see it]",
 	}})
 	// Wait until GoNB has the figure: a cell that ends right after showing
 	// one could otherwise exit before it is delivered.
