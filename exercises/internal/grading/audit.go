@@ -60,6 +60,7 @@ const (
 	flowlibPkg   = "github.com/flowbook/flowbook/flowlib"
 	flowcheckPkg = "github.com/flowbook/flowbook/flowlib/flowcheck"
 	trainingPkg  = "github.com/flowbook/flowbook/flowlib/training"
+	vaePkg       = "github.com/flowbook/flowbook/flowlib/vae"
 	graphPkg     = "github.com/gomlx/gomlx/core/graph"
 )
 
