@@ -62,6 +62,7 @@ type Figure struct {
 	xFixed, yFixed        bool
 	xlo, xhi, ylo, yhi    float64
 	logY, equal, noAxes   bool
+	offChart              bool // MarkOffChart for every Line and Scatter layer
 	layers                []*layer
 	nColors               int // layers that took a colour from the cycle
 }
@@ -101,6 +102,7 @@ type style struct {
 	colormap     string
 	valueRange   *[2]float64 // Heatmap colour scale; nil: the values' min..max
 	colorBar     *string     // Heatmap: draw the colour scale, with this label
+	offChart     bool        // Line, Scatter: mark the points above or below the y range
 }
 
 // Color sets the layer's colour: any SVG colour, e.g. "#1f77b4" or "crimson".
@@ -138,6 +140,15 @@ func Width(w float64) Option { return func(s *style) { s.width = w } }
 
 // Dashed draws lines dashed.
 func Dashed() Option { return func(s *style) { s.dashed = true } }
+
+// MarkOffChart marks the points of a Line or Scatter layer that lie above or
+// below the shown y range (with [Figure.YRange] fixed, say, so that rare huge
+// values do not squash the rest): each gets a triangle on the plot's top or
+// bottom edge at its x, pointing the way it left, with its value as a tooltip,
+// and a note at the top left says how many left and the most extreme value,
+// e.g. "▲ 3 above the chart, up to 330". Points outside the x range are not
+// marked.
+func MarkOffChart() Option { return func(s *style) { s.offChart = true } }
 
 // New returns an empty figure of 420x320 px.
 func New() *Figure {
@@ -179,6 +190,10 @@ func (f *Figure) LogY() *Figure { f.logY = true; return f }
 // the smaller range around its centre (fixed ranges included). It is ignored
 // with LogY.
 func (f *Figure) EqualAspect() *Figure { f.equal = true; return f }
+
+// MarkOffChart applies the [MarkOffChart] option to every Line and Scatter
+// layer of the figure, e.g. to a training curve whose y range is fixed.
+func (f *Figure) MarkOffChart() *Figure { f.offChart = true; return f }
 
 // NoAxes hides the frame, grid, ticks and axis labels, e.g. for pictures of
 // a grid warped by a flow.
@@ -577,6 +592,7 @@ func (f *Figure) render(b *strings.Builder, id string) {
 		fmt.Fprintf(b, `<text x="%s" y="21" font-size="13" font-weight="bold" text-anchor="middle">%s</text>`+"\n",
 			num((m.px0+m.px1)/2), esc(f.title))
 	}
+	f.renderOffChart(b, m)
 	f.renderLegend(b, m)
 	if bar != nil {
 		renderColorBar(b, m, bar)
@@ -658,18 +674,29 @@ func (f *Figure) renderLayer(b *strings.Builder, m *frame, l *layer, clip string
 		}
 		b.WriteString("</g>\n")
 	case lineLayer:
+		// A non-finite point ends a piece; each piece is simplified to within
+		// LineTolerance px and written with relative coordinates.
 		var d strings.Builder
-		cmd := "M" // a non-finite point starts a new piece
+		var px, py []float64
+		flush := func() {
+			keep := simplify(px, py, LineTolerance)
+			kx, ky := make([]float64, len(keep)), make([]float64, len(keep))
+			for i, k := range keep {
+				kx[i], ky[i] = px[k], py[k]
+			}
+			pathData(&d, kx, ky)
+			px, py = px[:0], py[:0]
+		}
 		for i := range l.xs {
 			x, okx := m.sx(l.xs[i])
 			y, oky := m.sy(l.ys[i])
 			if !okx || !oky {
-				cmd = "M"
+				flush()
 				continue
 			}
-			d.WriteString(cmd + num(x) + " " + num(y))
-			cmd = "L"
+			px, py = append(px, x), append(py, y)
 		}
+		flush()
 		if d.Len() > 0 {
 			fmt.Fprintf(b, `<path d="%s" %s stroke-linejoin="round" stroke-linecap="round"/>`+"\n", d.String(), stroke())
 		}
