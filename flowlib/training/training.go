@@ -54,6 +54,9 @@ const (
 	// ParamClipGradNorm (float64, default 10; 0 turns it off) rescales the
 	// gradient when its global L2 norm exceeds this value.
 	ParamClipGradNorm = "clip_grad_norm"
+	// ParamWarmupSteps (int, default 0: none) is the number of first steps over
+	// which the learning rate rises linearly to its peak.
+	ParamWarmupSteps = "warmup_steps"
 )
 
 // Config of a training run; create it with [New] and start it with Run.
@@ -67,6 +70,7 @@ type Config struct {
 	learningRate     float64
 	cosine           bool
 	clipNorm         float64
+	warmup           int
 	seed             uint64
 
 	test            *data.Samples
@@ -101,6 +105,15 @@ func (c *Config) CosineSchedule(on bool) *Config { c.cosine = on; return c }
 
 // ClipGradNorm sets the largest global gradient norm (0 disables clipping).
 func (c *Config) ClipGradNorm(maxNorm float64) *Config { c.clipNorm = maxNorm; return c }
+
+// Warmup raises the learning rate linearly over the first n steps, from 1% of
+// its peak to the peak (0, the default, starts at the peak). With the cosine
+// schedule on, the cosine decay then runs over the remaining steps; without
+// it, the rate stays at the peak after the warm-up. A warm-up keeps Adam's
+// first updates small while its second-moment estimates are still based on
+// a few batches (Liu et al. 2020, "On the Variance of the Adaptive Learning
+// Rate and Beyond", arXiv:1908.03265).
+func (c *Config) Warmup(n int) *Config { c.warmup = n; return c }
 
 // Seed fixes the order in which batches are drawn.
 func (c *Config) Seed(seed uint64) *Config { c.seed = seed; return c }
@@ -172,6 +185,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("training: learning rate must be positive, got %g", c.learningRate)
 	case c.clipNorm < 0:
 		return fmt.Errorf("training: gradient clipping norm must be >= 0, got %g", c.clipNorm)
+	case c.warmup < 0 || (c.warmup > 0 && c.warmup >= c.steps):
+		return fmt.Errorf("training: warm-up must be between 0 and the number of steps (%d), got %d", c.steps, c.warmup)
 	}
 	if err := checkData(c.flow, "training data", c.train); err != nil {
 		return err
@@ -259,14 +274,14 @@ func (c *Config) Run() (*Result, error) {
 	root.SetParam(ParamLearningRate, c.learningRate)
 	root.SetParam(ParamCosineSchedule, c.cosine)
 	root.SetParam(ParamClipGradNorm, c.clipNorm)
+	root.SetParam(ParamWarmupSteps, c.warmup)
 
-	lr, cosine, steps := c.learningRate, c.cosine, c.steps
+	lr, cosine, steps, warmup := c.learningRate, c.cosine, c.steps, c.warmup
 	modelFn := func(scope *model.Scope, x *Node) *Node {
 		defer graphpanic.AsError()
 		g := x.Graph()
-		if cosine && scope.IsTraining(g) {
-			cosineschedule.New(scope, g, x.DType()).LearningRate(lr).MinLearningRate(lr / 100).
-				PeriodSteps(steps).Done()
+		if scope.IsTraining(g) {
+			learningRateSchedule(scope, g, x.DType(), lr, steps, warmup, cosine)
 		}
 		return Neg(c.flow.LogProb(scope, x)) // Per-example NLL, [batchSize].
 	}
@@ -411,6 +426,30 @@ func (c *Config) Run() (*Result, error) {
 }
 
 var errTimeUp = errors.New("time limit reached")
+
+// learningRateSchedule sets Adam's learning rate for the current step: a
+// linear warm-up from peak/100 to peak over the first warmup steps, then,
+// with cosine, half a cosine from peak down to peak/100 over the remaining
+// steps (otherwise the peak).
+func learningRateSchedule(scope *model.Scope, g *Graph, dtype dtypes.DType, peak float64, steps, warmup int, cosine bool) {
+	if cosine {
+		cfg := cosineschedule.New(scope, g, dtype).LearningRate(peak).MinLearningRate(peak / 100).PeriodSteps(steps - warmup)
+		if warmup > 0 {
+			cfg.WarmUpSteps(warmup)
+		}
+		cfg.Done()
+		return
+	}
+	if warmup == 0 {
+		return
+	}
+	// The same warm-up as cosineschedule's, on a counter of its own.
+	counter := scope.Store().Scope(model.JoinPath(optimizer.Scope, "warmup"))
+	step := MinusOne(optimizer.IncrementCounter(counter, g, "step", dtype)) // 0 at the first step
+	ratio := MinScalar(DivScalar(step, float64(warmup)), 1)
+	rate := AddScalar(MulScalar(ratio, peak-peak/100), peak/100)
+	optimizer.LearningRateVarWithValue(scope, dtype, peak).SetNodeValue(rate)
+}
 
 // batches is a train.Dataset of random mini-batches drawn from samples,
 // reshuffled every epoch, forever.
