@@ -279,3 +279,36 @@ func TestMarkOffChart(t *testing.T) {
 		})
 	}
 }
+
+// TestPalettedAlphaLevels checks that a scatter image keeps at most
+// maxAlphaLevels opacities per colour, each pixel within half a level of
+// its exact opacity.
+func TestPalettedAlphaLevels(t *testing.T) {
+	tests := []struct {
+		colours    int
+		wantLevels int
+	}{{1, maxAlphaLevels}, {8, maxAlphaLevels}, {16, 16}}
+	for _, tt := range tests {
+		distinct := make([][3]float64, tt.colours)
+		for i := range distinct {
+			distinct[i] = [3]float64{float64(i) / 16, 0.5, 1 - float64(i)/16}
+		}
+		const w = 100
+		acc := make([]float64, 4*w)
+		for i := range w {
+			a := float64(i) / (w - 1)
+			c := distinct[i%tt.colours]
+			acc[4*i], acc[4*i+1], acc[4*i+2], acc[4*i+3] = c[0]*a, c[1]*a, c[2]*a, a
+		}
+		img := palettedImage(acc, w, 1, distinct)
+		if got := len(img.Palette) / tt.colours; got != tt.wantLevels {
+			t.Errorf("%d colours: %d levels each, want %d", tt.colours, got, tt.wantLevels)
+		}
+		for i := range w {
+			_, _, _, a := img.Palette[img.Pix[i]].RGBA()
+			if want := float64(i) / (w - 1); math.Abs(float64(a)/0xffff-want) > 0.5/float64(tt.wantLevels-1)+1.0/255 {
+				t.Errorf("%d colours, pixel %d: opacity %.3f, want %.3f", tt.colours, i, float64(a)/0xffff, want)
+			}
+		}
+	}
+}
