@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -310,5 +311,34 @@ func TestPalettedAlphaLevels(t *testing.T) {
 				t.Errorf("%d colours, pixel %d: opacity %.3f, want %.3f", tt.colours, i, float64(a)/0xffff, want)
 			}
 		}
+	}
+}
+
+func TestConsecutiveLinesShareAPath(t *testing.T) {
+	xs := []float64{0, 1, 2}
+	tests := []struct {
+		name   string
+		fig    *Figure
+		paths  int // clipped paths drawn
+		pieces []int
+	}{
+		{"same style", New().Line(xs, xs, Color("red")).Line(xs, []float64{2, 1, 0}, Color("red")), 1, []int{2}},
+		{"different colours", New().Line(xs, xs, Color("red")).Line(xs, xs, Color("blue")), 2, []int{1, 1}},
+		{"labelled", New().Line(xs, xs, Color("red"), Label("a")).Line(xs, xs, Color("red")), 2, []int{1, 1}},
+		{"dashed and solid", New().Line(xs, xs, Color("red")).Line(xs, xs, Color("red"), Dashed()), 2, []int{1, 1}},
+		{"three in a row", New().Line(xs, xs, Color("red")).Line(xs, xs, Color("red")).Line(xs, xs, Color("red")), 1, []int{3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var pieces []int
+			for _, p := range find(parseSVG(t, tt.fig.SVG()), "path") {
+				if p.parent.attr["clip-path"] != "" {
+					pieces = append(pieces, len(pathPoints(t, p.attr["d"])))
+				}
+			}
+			if len(pieces) != tt.paths || fmt.Sprint(pieces) != fmt.Sprint(tt.pieces) {
+				t.Errorf("paths with %v pieces, want %v", pieces, tt.pieces)
+			}
+		})
 	}
 }

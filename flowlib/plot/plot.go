@@ -586,6 +586,22 @@ func (f *Figure) render(b *strings.Builder, id string) {
 			i = j - 1
 			continue
 		}
+		// Consecutive unlabelled lines of one style become one path of
+		// several pieces: the same picture in far fewer bytes.
+		j = i + 1
+		for j < len(f.layers) && mergeableLines(f.layers[i], f.layers[j]) {
+			j++
+		}
+		if j > i+1 {
+			merged := &layer{kind: lineLayer, st: f.layers[i].st}
+			for _, l := range f.layers[i:j] {
+				merged.xs = append(append(merged.xs, l.xs...), math.NaN())
+				merged.ys = append(append(merged.ys, l.ys...), math.NaN())
+			}
+			f.renderLayer(b, m, merged, id)
+			i = j - 1
+			continue
+		}
 		f.renderLayer(b, m, f.layers[i], id)
 	}
 	if f.title != "" {
@@ -598,6 +614,14 @@ func (f *Figure) render(b *strings.Builder, id string) {
 		renderColorBar(b, m, bar)
 	}
 	b.WriteString("</g>\n")
+}
+
+// mergeableLines reports whether line layers a and b can be drawn as one
+// path: same stroke, no legend entry and no off-chart marks.
+func mergeableLines(a, b *layer) bool {
+	plain := func(l *layer) bool { return l.kind == lineLayer && l.st.label == "" && !l.st.offChart }
+	return plain(a) && plain(b) && a.st.color == b.st.color && a.st.width == b.st.width &&
+		a.st.opacity == b.st.opacity && a.st.dashed == b.st.dashed
 }
 
 // renderAxes draws the grid, frame, ticks, tick labels and axis labels.
