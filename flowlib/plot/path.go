@@ -164,7 +164,8 @@ func (f *Figure) renderOffChart(b *strings.Builder, m *frame) {
 			if dir.word == "below" {
 				verb = "down to"
 			}
-			fmt.Fprintf(b, `<text x="%s" y="%s" font-size="11" fill="%s">%s</text>`+"\n", num(m.px0+6), num(noteY), esc(l.st.color),
+			// A white halo keeps the note readable over the curves.
+			fmt.Fprintf(b, `<text x="%s" y="%s" font-size="11" fill="%s" stroke="white" stroke-width="3" paint-order="stroke">%s</text>`+"\n", num(m.px0+6), num(noteY), esc(l.st.color),
 				esc(fmt.Sprintf("%s%s %d %s the chart, %s %s", who, dir.symbol, len(dir.xs), dir.word, verb, formatTick(sig3(ext)))))
 			noteY += 14
 		}
