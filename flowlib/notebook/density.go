@@ -14,18 +14,15 @@ type Window struct{ X0, X1, Y0, Y1 float64 }
 // PanelWidth is the width in px of the panels that Window makes.
 const PanelWidth = 300
 
-// GridPoints returns the centres of an n×n grid of cells covering w, row by
-// row from the bottom (the order of [plot.Figure.Heatmap]'s rows), as 2D
-// samples, and the area of one cell.
+// Grid returns the window cut into n×n equal cells.
+func (w Window) Grid(n int) Grid { return Grid{w.X0, w.X1, w.Y0, w.Y1, n, n} }
+
+// GridPoints returns the centres of the n×n cells of w.Grid(n), row by row
+// from the bottom (the order of [plot.Figure.Heatmap]'s rows), as 2D samples,
+// and the area of one cell.
 func (w Window) GridPoints(n int) (*data.Samples, float64) {
-	dx, dy := (w.X1-w.X0)/float64(n), (w.Y1-w.Y0)/float64(n)
-	s := &data.Samples{Values: make([]float32, 0, 2*n*n), N: n * n, Dim: 2}
-	for i := range n {
-		for j := range n {
-			s.Values = append(s.Values, float32(w.X0+(float64(j)+0.5)*dx), float32(w.Y0+(float64(i)+0.5)*dy))
-		}
-	}
-	return s, dx * dy
+	g := w.Grid(n)
+	return g.Samples(), g.CellArea()
 }
 
 // Panel returns an empty figure PanelWidth px wide showing the window, with
@@ -53,14 +50,12 @@ func (w Window) Scatter(title string, s *data.Samples, n int, color string) *plo
 // of GridPoints(n), coloured with viridis over [0, top] with a colour bar
 // labelled label: panels given the same top share one colour scale.
 func (w Window) Density(title string, logp []float64, n int, top float64, label string) *plot.Figure {
-	rows := make([][]float64, n)
-	for i := range rows {
-		rows[i] = make([]float64, n)
-		for j := range rows[i] {
-			rows[i][j] = math.Exp(logp[i*n+j])
-		}
+	density := make([]float64, len(logp))
+	for i, v := range logp {
+		density[i] = math.Exp(v)
 	}
-	return w.Panel(title).Heatmap(rows, w.X0, w.X1, w.Y0, w.Y1, plot.Colormap("viridis"), plot.ValueRange(0, top), plot.ColorBar(label))
+	return w.Panel(title).Heatmap(w.Grid(n).Rows(density), w.X0, w.X1, w.Y0, w.Y1,
+		plot.Colormap("viridis"), plot.ValueRange(0, top), plot.ColorBar(label))
 }
 
 // MaxDensity returns the largest exp(v) of the log-densities, e.g. the top
