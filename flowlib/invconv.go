@@ -1,6 +1,7 @@
 package flowlib
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -10,6 +11,8 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/flowbook/flowbook/flowlib/internal/linalg"
 )
 
 // Invertible1x1Conv is Glow's invertible 1×1 convolution (Kingma & Dhariwal
@@ -274,54 +277,20 @@ func randomSkewSymmetric(n int, seed uint64) [][]float64 {
 	return a
 }
 
-// luDecompose factors w = P·L·(U + diag(d)) by Gaussian elimination with
-// partial pivoting: row i of L·(U + diag(d)) is row perm[i] of w (see
-// [permutationMatrix] for P), L is unit lower triangular (returned without its
-// diagonal), U strictly upper triangular.
+// luDecompose factors w = P·L·(U + diag(d)) (see [linalg.Factor]): row i of
+// L·(U + diag(d)) is row perm[i] of w ([permutationMatrix] gives P), L is unit
+// lower triangular (returned without its diagonal), U strictly upper
+// triangular. A pivot under 1e-12 in absolute value is an error: the layer's
+// log-determinant would start near −Inf.
 func luDecompose(w [][]float64) (perm []int, lower, upper [][]float64, diag []float64, err error) {
-	n := len(w)
-	a := make([][]float64, n)
-	for i := range w {
-		a[i] = append([]float64(nil), w[i]...)
+	lu, err := linalg.Factor(w, 1e-12)
+	if singular := (*linalg.SingularError)(nil); errors.As(err, &singular) {
+		return nil, nil, nil, nil, fmt.Errorf("flowlib: the 1×1 convolution's matrix is singular (no pivot in column %d)", singular.Column)
 	}
-	perm = make([]int, n) // Row i of the pivoted matrix is row perm[i] of w.
-	for i := range perm {
-		perm[i] = i
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("flowlib: the 1×1 convolution's matrix: %w", err)
 	}
-	for k := range n {
-		pivot := k
-		for i := k + 1; i < n; i++ {
-			if math.Abs(a[i][k]) > math.Abs(a[pivot][k]) {
-				pivot = i
-			}
-		}
-		if math.Abs(a[pivot][k]) < 1e-12 {
-			return nil, nil, nil, nil, fmt.Errorf("flowlib: the 1×1 convolution's matrix is singular (no pivot in column %d)", k)
-		}
-		a[k], a[pivot] = a[pivot], a[k]
-		perm[k], perm[pivot] = perm[pivot], perm[k]
-		for i := k + 1; i < n; i++ {
-			a[i][k] /= a[k][k]
-			for j := k + 1; j < n; j++ {
-				a[i][j] -= a[i][k] * a[k][j]
-			}
-		}
-	}
-	lower, upper, diag = make([][]float64, n), make([][]float64, n), make([]float64, n)
-	for i := range n {
-		lower[i], upper[i] = make([]float64, n), make([]float64, n)
-		for j := range n {
-			switch {
-			case j < i:
-				lower[i][j] = a[i][j]
-			case j > i:
-				upper[i][j] = a[i][j]
-			default:
-				diag[i] = a[i][i]
-			}
-		}
-	}
-	return perm, lower, upper, diag, nil
+	return lu.Perm, lu.Lower, lu.Upper, lu.Diag, nil
 }
 
 // permutationMatrix returns P, row-major, with P·(L·U) = w when row i of L·U is

@@ -33,6 +33,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
+	"github.com/flowbook/flowbook/flowlib/internal/linalg"
 )
 
 // Invertibility runs x through Forward and back through Inverse and returns
@@ -105,34 +106,7 @@ func LogDetError(backend compute.Backend, store *model.Store, b flowlib.Bijector
 // LogAbsDet returns log|det m| of a square matrix by LU decomposition with
 // partial pivoting, in float64: the sum of log|pivot|. It returns −Inf for a
 // singular matrix.
-func LogAbsDet(m [][]float64) float64 {
-	n := len(m)
-	a := make([][]float64, n)
-	for i := range m {
-		a[i] = append([]float64(nil), m[i]...)
-	}
-	sum := 0.0
-	for col := range n {
-		pivot := col
-		for row := col + 1; row < n; row++ {
-			if math.Abs(a[row][col]) > math.Abs(a[pivot][col]) {
-				pivot = row
-			}
-		}
-		if a[pivot][col] == 0 {
-			return math.Inf(-1)
-		}
-		a[col], a[pivot] = a[pivot], a[col]
-		sum += math.Log(math.Abs(a[col][col]))
-		for row := col + 1; row < n; row++ {
-			factor := a[row][col] / a[col][col]
-			for k := col; k < n; k++ {
-				a[row][k] -= factor * a[col][k]
-			}
-		}
-	}
-	return sum
-}
+func LogAbsDet(m [][]float64) float64 { return linalg.LogAbsDet(m) }
 
 // GradientsReach builds the maximum-likelihood loss of x under a standard
 // normal base, mean(½‖f(x)‖² − log|det J|), and returns the paths of the
