@@ -126,7 +126,8 @@ func (m *frame) offChart(l *layer) (upX, upY, downX, downY []float64) {
 
 // renderOffChart draws the marks of the layers with MarkOffChart: a triangle
 // on the edge per point that left the y range, and one note per direction
-// and layer at the top left of the plot.
+// and layer at the top left of the plot, in the layer's colour (the legend
+// names it; a label in the note would run into the legend).
 func (f *Figure) renderOffChart(b *strings.Builder, m *frame) {
 	noteY := m.py0 + 14
 	for _, l := range f.layers {
@@ -156,17 +157,13 @@ func (f *Figure) renderOffChart(b *strings.Builder, m *frame) {
 					num(sx), num(dir.edge), num(dir.tipY), esc("("+formatTick(sig3(x))+", "+formatTick(sig3(dir.ys[i]))+")"))
 			}
 			b.WriteString("</g>\n")
-			who := ""
-			if l.st.label != "" {
-				who = l.st.label + ": "
-			}
 			verb := "up to"
 			if dir.word == "below" {
 				verb = "down to"
 			}
 			// A white halo keeps the note readable over the curves.
 			fmt.Fprintf(b, `<text x="%s" y="%s" font-size="11" fill="%s" stroke="white" stroke-width="3" paint-order="stroke">%s</text>`+"\n", num(m.px0+6), num(noteY), esc(l.st.color),
-				esc(fmt.Sprintf("%s%s %d %s the chart, %s %s", who, dir.symbol, len(dir.xs), dir.word, verb, formatTick(sig3(ext)))))
+				esc(fmt.Sprintf("%s %d %s the chart, %s %s", dir.symbol, len(dir.xs), dir.word, verb, formatTick(sig3(ext)))))
 			noteY += 14
 		}
 	}
