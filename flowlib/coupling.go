@@ -211,14 +211,11 @@ const DefaultScaleBound = 3.0
 // s = B · tanh(r / B), with B = ScaleBound: near zero s ≈ r, and s never
 // exceeds ±B, so one bad step cannot make exp(s) overflow.
 //
-// With Contracting set, s = log sigmoid(r + 2) − log sigmoid(2) instead, the
-// scale of Glow's code: the identity at r = 0, at most a 1.14× stretch in the
-// Forward direction, and any amount of shrinking. Image flows need it: with a
-// symmetric bound, a coupling learns to stretch pixels that are blank in every
-// training image by up to e^B each, and a test image with ink there then lands
-// absurdly far out in the latent space (we measured MNIST test bits/dim going
-// from 1.88 to 35 within 1000 steps). Stretching is left to ActNorm, which
-// shares one scale per channel across all pixels.
+// With Contracting set, s = log sigmoid(r + 2) − log sigmoid(2) instead:
+// Glow's sigmoid(r + 2) scale, shifted by flowlib so that the layer is the
+// identity at r = 0. It stretches by at most 1.14× in the Forward direction
+// and shrinks by any amount; image flows need it, and leave stretching to
+// ActNorm (docs/concepts.md, "Coupling layers", says why).
 //
 // With a channel mask ([ChannelMask]) the layer slices the channels rather
 // than multiplying by the mask, so the conditioner maps the kept channels to

@@ -17,8 +17,8 @@
 // by maximising the ELBO; [Evaluate] measures both bounds on data, with their
 // standard errors.
 //
-// Exercise 5 of notebook 05 asks for ELBO and IWAEBound: its grader rejects
-// answers that call this package's versions.
+// Exercise 2 of notebook 05 (exercises/05-realnvp-2d) asks for ELBO and
+// IWAEBound: its grader rejects answers that call this package's versions.
 package vae
 
 import (
