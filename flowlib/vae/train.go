@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer/cosineschedule"
 
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/flowcheck"
 )
 
 // TrainConfig trains a VAE by maximising the mean ELBO of mini-batches (one
@@ -257,21 +258,7 @@ func Evaluate(backend compute.Backend, store *model.Store, v *VAE, samples *data
 	bounds := make([]Bound, len(ks))
 	for i, k := range ks {
 		bounds[i] = Bound{K: k, PerPoint: perPoint[i]}
-		bounds[i].Mean, bounds[i].StdErr = meanAndStdErr(perPoint[i])
+		bounds[i].Mean, bounds[i].StdErr = flowcheck.MeanStdErr(perPoint[i])
 	}
 	return bounds, nil
-}
-
-// meanAndStdErr returns the mean of values and its standard error,
-// sd/√n with the sample standard deviation.
-func meanAndStdErr(values []float64) (mean, stdErr float64) {
-	n := float64(len(values))
-	for _, v := range values {
-		mean += v / n
-	}
-	var ss float64
-	for _, v := range values {
-		ss += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(ss / (n - 1) / n)
 }
