@@ -41,7 +41,7 @@ func vectorBijectors() map[string]flowlib.Bijector {
 		"planar":              flowlib.NewPlanar(dim),
 		"radial":              flowlib.NewRadial(dim),
 		"inverted_affine":     flowlib.Invert(flowlib.NewAffineCoupling(flowlib.HalfMask(dim), mlp)),
-		"realnvp":             flowlib.RealNVP(dim).NumCouplings(3).Hidden(8).Done(),
+		"realnvp":             flowlib.RealNVP(dim).NumCouplings(3).Hidden(8).Bijector(),
 		"chain_of_everything": flowlib.NewChain(flowlib.NewActNorm(dim), flowlib.NewPlanar(dim), flowlib.NewRadial(dim), flowlib.RandomPermutation(dim, 1), flowlib.NewAdditiveCoupling(flowlib.AlternatingMask(dim), mlp), flowlib.NewElementwiseAffine(dim)),
 	}
 }

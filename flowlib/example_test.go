@@ -19,10 +19,7 @@ import (
 func ExampleFlow_LogProb() {
 	be, _ := backend.New()
 	store := model.NewStore()
-	flow := &flowlib.Flow{
-		Base:     flowlib.NewStandardNormal(2),
-		Bijector: flowlib.RealNVP(2).NumCouplings(4).Hidden(32, 32).Done(),
-	}
+	flow := flowlib.RealNVP(2).NumCouplings(4).Hidden(32, 32).Done()
 	x := tensors.FromValue([][]float32{{0, 0}, {1, -1}})
 	logp := model.MustExecOnce(be, store, func(scope *model.Scope, x *Node) *Node {
 		return flow.LogProb(scope, x)

@@ -143,7 +143,7 @@ func TestActNormRefusesNonFiniteInit(t *testing.T) {
 func TestFlowRecoversFromNaNFirstBatch(t *testing.T) {
 	be := testBackend(t)
 	newFlow := func() *flowlib.Flow {
-		return &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()}
+		return flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()
 	}
 	clean := tensors.FromValue([][]float32{{0.5, -1}, {2, 0.3}, {-1.5, 1}, {0.1, 2.5}})
 	bad := tensors.FromValue([][]float32{{0.5, -1}, {float32(math.NaN()), 0.3}, {-1.5, 1}, {0.1, 2.5}})
@@ -199,7 +199,7 @@ func emptyBatchFlows() []struct {
 		{"planar", flowlib.NewFlow(vec, flowlib.NewPlanar(2)), []int{2}},
 		{"radial", flowlib.NewFlow(vec, flowlib.NewRadial(2)), []int{2}},
 		{"nice", flowlib.NewFlow(vec, flowlib.NewAdditiveCoupling(flowlib.HalfMask(2), mlp), flowlib.NewElementwiseAffine(2)), []int{2}},
-		{"realnvp", &flowlib.Flow{Base: vec, Bijector: flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()}, []int{2}},
+		{"realnvp", flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Base(vec).Done(), []int{2}},
 		{"actnorm", flowlib.NewFlow(vec, flowlib.NewActNorm(2)), []int{2}},
 		{"logit", flowlib.NewFlow(flowlib.NewStandardLogistic(2), flowlib.NewLogit(0.05)), []int{2}},
 		{"glow", flowlib.Glow(4, 4, 1).Levels(1).Steps(1).Hidden(4).Done(), []int{4, 4, 1}},
@@ -372,7 +372,7 @@ func TestCheckDataCatchesBadValues(t *testing.T) {
 	nan, inf := float32(math.NaN()), float32(math.Inf(-1))
 	vector := flowlib.NewFlow(flowlib.NewStandardNormal(2), flowlib.NewActNorm(2))
 	planar := flowlib.NewFlow(flowlib.NewStandardNormal(2), flowlib.NewPlanar(2))
-	realnvp := &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).Done()}
+	realnvp := flowlib.RealNVP(2).Done()
 	glow := flowlib.Glow(2, 2, 1).Levels(1).Steps(1).Done()
 	logit0 := flowlib.NewFlow(flowlib.NewStandardLogistic(2), flowlib.NewLogit(0))
 	logit := flowlib.NewFlow(flowlib.NewStandardLogistic(2), flowlib.NewLogit(0.05))
@@ -417,7 +417,7 @@ func TestCheckDataCatchesBadValues(t *testing.T) {
 // TestCheckTensor checks the tensor validator: dtype, rank, event shape,
 // empty batch and values.
 func TestCheckTensor(t *testing.T) {
-	vector := &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).Done()}
+	vector := flowlib.RealNVP(2).Done()
 	glow := flowlib.Glow(2, 2, 1).Levels(1).Steps(1).Done()
 	cases := []struct {
 		name string

@@ -46,7 +46,7 @@ func TestDensitiesIntegrateToOne(t *testing.T) {
 		"standard_normal":   {flowlib.NewFlow(flowlib.NewStandardNormal(2)), 0.2, false},
 		"diagonal_gaussian": {flowlib.NewFlow(flowlib.NewDiagonalGaussian(2)), 0.2, false},
 		"mixture":           {flowlib.NewFlow(mixture), 0.2, false},
-		"realnvp":           {&flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(4).Hidden(16).Done()}, 0.15, true},
+		"realnvp":           {flowlib.RealNVP(2).NumCouplings(4).Hidden(16).Done(), 0.15, true},
 		"planar_radial":     {flowlib.NewFlow(flowlib.NewStandardNormal(2), flowlib.NewPlanar(2), flowlib.NewRadial(2), flowlib.NewElementwiseAffine(2)), 0.2, true},
 	}
 	points, area := grid(1000, 30)
@@ -235,7 +235,7 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 		x    *tensors.Tensor
 		want string
 	}{
-		{"wrong_dimension", flowlib.RealNVP(2).Done(), tensors.FromValue([][]float32{{1, 2, 3}}), "built for 2 features"},
+		{"wrong_dimension", flowlib.RealNVP(2).Bijector(), tensors.FromValue([][]float32{{1, 2, 3}}), "built for 2 features"},
 		{"wrong_dimension_coupling", flowlib.NewAffineCoupling(flowlib.HalfMask(2), flowlib.MLP(4).Done()), tensors.FromValue([][]float32{{1, 2, 3}}), "built for dimension 2"},
 		{"not_vectors", flowlib.NewAffineCoupling(flowlib.HalfMask(4), flowlib.MLP(4).Done()), tensors.FromValue([][][]float32{{{1, 2}, {3, 4}}}), "expects vector data"},
 		{"bad_mask", flowlib.NewAffineCoupling(flowlib.Mask{true, true}, flowlib.MLP(4).Done()), tensors.FromValue([][]float32{{1, 2}}), "must keep at least one coordinate and transform at least one"},

@@ -27,6 +27,7 @@ const (
 // [RealNVP] and finish with Done.
 type RealNVPConfig struct {
 	dim        int
+	base       Distribution
 	couplings  int
 	hidden     []int
 	mask       string
@@ -40,11 +41,15 @@ type RealNVPConfig struct {
 // [AffineCoupling] layers whose masks alternate between a pattern and its
 // flip, so that what one layer keeps the next one transforms, each optionally
 // preceded by an [ActNorm]. The defaults: 8 couplings, conditioners MLP(64,
-// 64) with ReLU, "half" masks, ActNorm on, log-scales bounded by 3.
+// 64) with ReLU, "half" masks, ActNorm on, log-scales bounded by 3, and a
+// standard normal base.
 func RealNVP(dim int) *RealNVPConfig {
 	return &RealNVPConfig{dim: dim, couplings: 8, hidden: []int{64, 64}, mask: "half",
 		actNorm: true, activation: "relu", scaleBound: DefaultScaleBound}
 }
+
+// Base sets the base distribution (default [NewStandardNormal](dim)).
+func (c *RealNVPConfig) Base(d Distribution) *RealNVPConfig { c.base = d; return c }
 
 // FromScope reads the Param* hyperparameters from the scope (and its
 // parents), keeping the current values for those not set.
@@ -94,9 +99,21 @@ func (c *RealNVPConfig) Validate() error {
 	return nil
 }
 
-// Done returns the RealNVP bijector, a [Chain]. It panics on an invalid
-// configuration; call Validate first to get an error instead.
-func (c *RealNVPConfig) Done() *Chain {
+// Done returns the RealNVP flow: the base distribution and the [Chain] of
+// [RealNVPConfig.Bijector]. It panics on an invalid configuration; call
+// Validate first to get an error instead.
+func (c *RealNVPConfig) Done() *Flow {
+	chain := c.Bijector()
+	base := c.base
+	if base == nil {
+		base = NewStandardNormal(c.dim)
+	}
+	return &Flow{Base: base, Bijector: chain}
+}
+
+// Bijector returns the RealNVP bijector alone, a [Chain], to compose into
+// another flow. It panics on an invalid configuration, like Done.
+func (c *RealNVPConfig) Bijector() *Chain {
 	if err := c.Validate(); err != nil {
 		exceptions.Panicf("flowlib: %v", err)
 	}

@@ -113,7 +113,7 @@ var simdBuild = func() bool {
 }()
 
 func moonsFlow() *flowlib.Flow {
-	return flowlib.NewFlow(flowlib.NewStandardNormal(2), flowlib.RealNVP(2).Done())
+	return flowlib.RealNVP(2).Done()
 }
 
 // couplingFlow is a single affine coupling with Glow's conditioner, on MNIST

@@ -101,7 +101,7 @@ func TestDensityGrid2D(t *testing.T) {
 		}
 
 		// 2. A random nonlinear RealNVP: its density integrates to about 1.
-		flow := flowlib.NewFlow(flowlib.NewStandardNormal(2), flowlib.RealNVP(2).NumCouplings(3).Hidden(16).Done())
+		flow := flowlib.RealNVP(2).NumCouplings(3).Hidden(16).Done()
 		store := model.NewStore()
 		store.SetParam(model.ParamInitialSeed, int64(2))
 		x := flowcheck.RandomInput(dtypes.Float32, 2, 4, 16, 2)

@@ -18,7 +18,7 @@ func TestTemperatureSampling(t *testing.T) {
 	grading.Run(t, func(c *grading.C) {
 		const n, dim = 256, 4
 		// A small RealNVP with random weights: its log-det depends on x.
-		flow := &flowlib.Flow{Base: flowlib.NewStandardNormal(dim), Bijector: flowlib.RealNVP(dim).NumCouplings(2).Hidden(8).Done()}
+		flow := flowlib.RealNVP(dim).NumCouplings(2).Hidden(8).Done()
 		store := model.NewStore()
 		c.NoError(flowcheck.RandomizeVariables(c.Backend(), store, flow, flowcheck.RandomInput(grading.Float64, 1, 3, 8, dim), 0.3, 4),
 			"setting up the grader's flow", "the grader's flow failed (a grader bug)")

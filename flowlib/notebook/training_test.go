@@ -59,7 +59,7 @@ func TestTrainTracked(t *testing.T) {
 	}
 	trainSet, testSet := all.Split(0.25, 2)
 	store := model.NewStore()
-	flow := &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(2).Hidden(16).Done()}
+	flow := flowlib.RealNVP(2).NumCouplings(2).Hidden(16).Done()
 	before, err := training.MeanLogProb(be, store, flow, testSet)
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ func ExampleConfig_Run() {
 
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(1))
-	flow := &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(4).Done()}
+	flow := flowlib.RealNVP(2).NumCouplings(4).Done()
 	before, _ := training.MeanLogProb(be, store, flow, testSet)
 	_, err := training.New(be, store, flow, trainSet).Steps(400).BatchSize(256).LearningRate(3e-3).Log(nil).Run()
 	after, _ := training.MeanLogProb(be, store, flow, testSet)

@@ -53,7 +53,7 @@ func TestKLToTrue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := model.NewStore()
-			flow := &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()}
+			flow := flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()
 			got, err := training.KLToTrue(be, store, flow, tt.samples, tt.logTrue)
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +82,7 @@ func TestKLToTrue(t *testing.T) {
 			}
 		})
 	}
-	if _, err := training.KLToTrue(be, model.NewStore(), &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).Done()}, eight, nil); err == nil {
+	if _, err := training.KLToTrue(be, model.NewStore(), flowlib.RealNVP(2).Done(), eight, nil); err == nil {
 		t.Error("KLToTrue without a true density: want an error")
 	}
 }

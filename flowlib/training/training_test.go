@@ -19,7 +19,7 @@ import (
 )
 
 func smallFlow() *flowlib.Flow {
-	return &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(4).Hidden(32, 32).Done()}
+	return flowlib.RealNVP(2).NumCouplings(4).Hidden(32, 32).Done()
 }
 
 func moons(t *testing.T) (trainSet, testSet *data.Samples) {

@@ -48,7 +48,7 @@ func TestWarmup(t *testing.T) {
 				return lo + (peak-lo)*(1+math.Cos(math.Pi*frac))/2
 			}
 			store := model.NewStore()
-			flow := &flowlib.Flow{Base: flowlib.NewStandardNormal(2), Bijector: flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()}
+			flow := flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()
 			var got []float64
 			_, err := training.New(be, store, flow, trainSet).Steps(steps).BatchSize(32).LearningRate(peak).
 				CosineSchedule(tt.cosine).Warmup(tt.warmup).Eval(testSet, 1).Log(nil).
