@@ -19,9 +19,10 @@ const (
 	// FactorOut's learned conditional prior.
 	ParamImageFlowLearnedPrior = "image_flow_learned_prior"
 	// ParamImageFlowInvConv (string, default "lu") is the 1×1 convolution's
-	// parametrisation, "lu" or "exp" (Glow only).
+	// parametrisation, an [InvConvKind]: "lu" or "exp" (Glow only).
 	ParamImageFlowInvConv = "image_flow_invconv"
-	// ParamImageFlowDequantization (string, default "uniform") is "uniform" or "variational".
+	// ParamImageFlowDequantization (string, default "uniform") is the
+	// [Dequantization]: "uniform" or "variational".
 	ParamImageFlowDequantization = "image_flow_dequantization"
 	// ParamImageFlowLogitAlpha (float64, default 0.05) is the logit preprocessing's α.
 	ParamImageFlowLogitAlpha = "image_flow_logit_alpha"
@@ -31,11 +32,48 @@ const (
 	// ParamImageFlowScaleBound (float64, default 3) bounds the couplings' log-scales.
 	ParamImageFlowScaleBound = "image_flow_scale_bound"
 	// ParamImageFlowCouplingScale (string, default "contracting") is the
-	// couplings' scale: "contracting" (Glow's sigmoid) or "tanh" (symmetric
-	// bound); see [AffineCoupling].
+	// couplings' [CouplingScale]: "contracting" (Glow's sigmoid) or "tanh"
+	// (symmetric bound); see [AffineCoupling]. Checkpoints older than this
+	// key have the default.
 	ParamImageFlowCouplingScale = "image_flow_coupling_scale"
 	// ParamImageFlowSeed (int, default 1) draws the 1×1 convolutions' initial rotations.
 	ParamImageFlowSeed = "image_flow_seed"
+)
+
+// InvConvKind names a parametrisation of Glow's invertible 1×1 convolutions
+// (see [Invertible1x1Conv]); stored as a plain string under [ParamImageFlowInvConv].
+type InvConvKind string
+
+// The 1×1 convolutions of [ImageFlowConfig.InvConv].
+const (
+	// InvConvLU is the LU decomposition W = P·L·(U + diag(s)).
+	InvConvLU InvConvKind = "lu"
+	// InvConvExp is W = exp(A), the matrix exponential.
+	InvConvExp InvConvKind = "exp"
+)
+
+// Dequantization names how 8-bit pixel values become continuous; stored as
+// a plain string under [ParamImageFlowDequantization].
+type Dequantization string
+
+// The dequantizations of [ImageFlowConfig.Dequantization].
+const (
+	// DequantizeUniform adds uniform noise in [0, 1) ([NewUniformDequantization]).
+	DequantizeUniform Dequantization = "uniform"
+	// DequantizeVariational adds learned noise ([NewVariationalDequantization]).
+	DequantizeVariational Dequantization = "variational"
+)
+
+// CouplingScale names the scale function of the image couplings (see
+// [AffineCoupling]); stored as a plain string under [ParamImageFlowCouplingScale].
+type CouplingScale string
+
+// The coupling scales of [ImageFlowConfig.CouplingScale].
+const (
+	// ScaleContracting is Glow's sigmoid scale, at most 1 (AffineCoupling.Contracting).
+	ScaleContracting CouplingScale = "contracting"
+	// ScaleTanh bounds the log-scale symmetrically by the scale bound.
+	ScaleTanh CouplingScale = "tanh"
 )
 
 // ImageFlowConfig configures a multi-scale flow for images of 8-bit values;
@@ -46,12 +84,12 @@ type ImageFlowConfig struct {
 	levels, steps           int
 	hidden                  []int
 	learnedPrior            bool
-	invConv                 string
-	dequantization          string
+	invConv                 InvConvKind
+	dequantization          Dequantization
 	alpha                   float64
 	actNorm                 bool
 	scaleBound              float64
-	couplingScale           string
+	couplingScale           CouplingScale
 	seed                    int
 }
 
@@ -70,9 +108,9 @@ type ImageFlowConfig struct {
 // logit α = 0.05.
 func Glow(height, width, channels int) *ImageFlowConfig {
 	return &ImageFlowConfig{glow: true, height: height, width: width, channels: channels,
-		levels: 2, steps: 4, hidden: []int{64, 64}, learnedPrior: true, invConv: "lu",
-		dequantization: "uniform", alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound,
-		couplingScale: "contracting", seed: 1}
+		levels: 2, steps: 4, hidden: []int{64, 64}, learnedPrior: true, invConv: InvConvLU,
+		dequantization: DequantizeUniform, alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound,
+		couplingScale: ScaleContracting, seed: 1}
 }
 
 // RealNVPImage starts the multi-scale RealNVP of Dinh et al. 2016 (section
@@ -101,12 +139,12 @@ func (c *ImageFlowConfig) FromScope(scope *model.Scope) *ImageFlowConfig {
 	c.steps = model.GetParamOr(scope, ParamImageFlowSteps, c.steps)
 	c.hidden = model.GetParamOr(scope, ParamImageFlowHidden, c.hidden)
 	c.learnedPrior = model.GetParamOr(scope, ParamImageFlowLearnedPrior, c.learnedPrior)
-	c.invConv = model.GetParamOr(scope, ParamImageFlowInvConv, c.invConv)
-	c.dequantization = model.GetParamOr(scope, ParamImageFlowDequantization, c.dequantization)
+	c.invConv = InvConvKind(model.GetParamOr(scope, ParamImageFlowInvConv, string(c.invConv)))
+	c.dequantization = Dequantization(model.GetParamOr(scope, ParamImageFlowDequantization, string(c.dequantization)))
 	c.alpha = model.GetParamOr(scope, ParamImageFlowLogitAlpha, c.alpha)
 	c.actNorm = model.GetParamOr(scope, ParamImageFlowActNorm, c.actNorm)
 	c.scaleBound = model.GetParamOr(scope, ParamImageFlowScaleBound, c.scaleBound)
-	c.couplingScale = model.GetParamOr(scope, ParamImageFlowCouplingScale, c.couplingScale)
+	c.couplingScale = CouplingScale(model.GetParamOr(scope, ParamImageFlowCouplingScale, string(c.couplingScale)))
 	c.seed = model.GetParamOr(scope, ParamImageFlowSeed, c.seed)
 	return c
 }
@@ -123,11 +161,11 @@ func (c *ImageFlowConfig) Hidden(channels ...int) *ImageFlowConfig { c.hidden = 
 // LearnedPrior turns FactorOut's learned conditional prior on or off.
 func (c *ImageFlowConfig) LearnedPrior(on bool) *ImageFlowConfig { c.learnedPrior = on; return c }
 
-// InvConv sets the 1×1 convolutions' parametrisation: "lu" or "exp" (see [Invertible1x1Conv]).
-func (c *ImageFlowConfig) InvConv(kind string) *ImageFlowConfig { c.invConv = kind; return c }
+// InvConv sets the 1×1 convolutions' parametrisation: [InvConvLU] or [InvConvExp].
+func (c *ImageFlowConfig) InvConv(kind InvConvKind) *ImageFlowConfig { c.invConv = kind; return c }
 
-// Dequantization sets the dequantization: "uniform" or "variational".
-func (c *ImageFlowConfig) Dequantization(kind string) *ImageFlowConfig {
+// Dequantization sets the dequantization: [DequantizeUniform] or [DequantizeVariational].
+func (c *ImageFlowConfig) Dequantization(kind Dequantization) *ImageFlowConfig {
 	c.dequantization = kind
 	return c
 }
@@ -141,9 +179,9 @@ func (c *ImageFlowConfig) ActNorm(on bool) *ImageFlowConfig { c.actNorm = on; re
 // ScaleBound sets the couplings' log-scale bound (see [AffineCoupling]).
 func (c *ImageFlowConfig) ScaleBound(b float64) *ImageFlowConfig { c.scaleBound = b; return c }
 
-// CouplingScale sets the couplings' scale function: "contracting" (the
-// default, Glow's) or "tanh" (the symmetric bound of [AffineCoupling]).
-func (c *ImageFlowConfig) CouplingScale(kind string) *ImageFlowConfig {
+// CouplingScale sets the couplings' scale function: [ScaleContracting] (the
+// default, Glow's) or [ScaleTanh] (the symmetric bound of [AffineCoupling]).
+func (c *ImageFlowConfig) CouplingScale(kind CouplingScale) *ImageFlowConfig {
 	c.couplingScale = kind
 	return c
 }
@@ -152,11 +190,14 @@ func (c *ImageFlowConfig) CouplingScale(kind string) *ImageFlowConfig {
 func (c *ImageFlowConfig) Seed(seed int) *ImageFlowConfig { c.seed = seed; return c }
 
 // ModelName is "glow" or "realnvp".
-func (c *ImageFlowConfig) ModelName() string {
+func (c *ImageFlowConfig) ModelName() string { return string(c.kind()) }
+
+// kind is [ModelGlow] or [ModelRealNVP].
+func (c *ImageFlowConfig) kind() ModelKind {
 	if c.glow {
-		return "glow"
+		return ModelGlow
 	}
-	return "realnvp"
+	return ModelRealNVP
 }
 
 // squeezes is the number of Squeeze2x2 the model applies in a row.
@@ -167,36 +208,42 @@ func (c *ImageFlowConfig) squeezes() int {
 	return c.levels - 1
 }
 
-// Validate returns an error describing the first invalid setting.
+// Validate returns an error describing the first invalid setting; an error
+// about one hyperparameter is a [*ParamError] naming its key.
 func (c *ImageFlowConfig) Validate() error {
 	name := c.ModelName()
+	param := func(key string, value any, reason string, args ...any) error {
+		return &ParamError{Key: key, Value: value, Reason: fmt.Sprintf(reason, args...)}
+	}
 	switch {
 	case c.height < 1 || c.width < 1 || c.channels < 1:
 		return fmt.Errorf("flowlib: %s needs a positive image size, got %s", name, describeImage(c.height, c.width, c.channels))
 	case c.levels < 1:
-		return fmt.Errorf("flowlib: %s needs at least 1 level, got %d", name, c.levels)
+		return param(ParamImageFlowLevels, c.levels, "%s needs at least 1 level", name)
 	case c.steps < 1:
-		return fmt.Errorf("flowlib: %s needs at least 1 step per level, got %d", name, c.steps)
+		return param(ParamImageFlowSteps, c.steps, "%s needs at least 1 step per level", name)
 	case len(c.hidden) == 0:
-		return fmt.Errorf("flowlib: %s needs at least one hidden conditioner size", name)
-	case c.invConv != "lu" && c.invConv != "exp":
-		return fmt.Errorf("flowlib: unknown 1×1 convolution %q; valid: lu, exp", c.invConv)
-	case c.dequantization != "uniform" && c.dequantization != "variational":
-		return fmt.Errorf("flowlib: unknown dequantization %q; valid: uniform, variational", c.dequantization)
+		return param(ParamImageFlowHidden, c.hidden, "%s needs at least one hidden conditioner size, like [64, 64]", name)
+	case c.invConv != InvConvLU && c.invConv != InvConvExp:
+		return param(ParamImageFlowInvConv, string(c.invConv), "unknown 1×1 convolution; valid: %s, %s", InvConvLU, InvConvExp)
+	case c.dequantization != DequantizeUniform && c.dequantization != DequantizeVariational:
+		return param(ParamImageFlowDequantization, string(c.dequantization), "unknown dequantization; valid: %s, %s",
+			DequantizeUniform, DequantizeVariational)
 	case !(c.alpha >= 0 && c.alpha < 0.5):
-		return fmt.Errorf("flowlib: logit alpha must be in [0, 0.5), got %v", c.alpha)
-	case c.couplingScale != "contracting" && c.couplingScale != "tanh":
-		return fmt.Errorf("flowlib: unknown coupling scale %q; valid: contracting, tanh", c.couplingScale)
+		return param(ParamImageFlowLogitAlpha, c.alpha, "the logit alpha must be in [0, 0.5)")
+	case c.couplingScale != ScaleContracting && c.couplingScale != ScaleTanh:
+		return param(ParamImageFlowCouplingScale, string(c.couplingScale), "unknown coupling scale; valid: %s, %s",
+			ScaleContracting, ScaleTanh)
 	case !(c.scaleBound > 0):
-		return fmt.Errorf("flowlib: scale bound must be positive, got %v", c.scaleBound)
+		return param(ParamImageFlowScaleBound, c.scaleBound, "the scale bound must be positive")
 	}
 	for _, h := range c.hidden {
 		if h < 1 {
-			return fmt.Errorf("flowlib: hidden channel counts must be positive, got %v", c.hidden)
+			return param(ParamImageFlowHidden, c.hidden, "hidden channel counts must be positive")
 		}
 	}
 	if div := 1 << c.squeezes(); c.height%div != 0 || c.width%div != 0 {
-		return fmt.Errorf("flowlib: %s with %d levels squeezes the image %d times, so its height and width must be "+
+		return param(ParamImageFlowLevels, c.levels, "%s with %d levels squeezes the image %d times, so its height and width must be "+
 			"divisible by %d, but the image is %d×%d; use fewer levels, or crop or pad the images",
 			name, c.levels, c.squeezes(), div, c.height, c.width)
 	}
@@ -214,7 +261,7 @@ func (c *ImageFlowConfig) Done() *Flow {
 		panic(err)
 	}
 	var dequantize Bijector = NewUniformDequantization(256)
-	if c.dequantization == "variational" {
+	if c.dequantization == DequantizeVariational {
 		dequantize = NewVariationalDequantization(256)
 	}
 	var body Bijector
@@ -229,7 +276,7 @@ func (c *ImageFlowConfig) Done() *Flow {
 func (c *ImageFlowConfig) coupling(mask CouplingMask) *AffineCoupling {
 	coupling := NewAffineCoupling(mask, ConvNet(c.hidden...).Done())
 	coupling.ScaleBound = c.scaleBound
-	coupling.Contracting = c.couplingScale == "contracting"
+	coupling.Contracting = c.couplingScale == ScaleContracting
 	return coupling
 }
 
@@ -242,7 +289,7 @@ func (c *ImageFlowConfig) glowLevel(l, height, width, channels int) *Chain {
 	mask := ChannelMask(ch)
 	for k := range c.steps {
 		conv := NewInvertible1x1Conv(ch, uint64(c.seed)+uint64(1000*l+k))
-		conv.Exp = c.invConv == "exp"
+		conv.Exp = c.invConv == InvConvExp
 		layers = append(layers, NewActNorm(ch), conv, c.coupling(mask))
 		mask = mask.Flip()
 	}

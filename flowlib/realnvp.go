@@ -2,7 +2,9 @@ package flowlib
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
 )
@@ -13,7 +15,7 @@ const (
 	ParamRealNVPCouplings = "realnvp_couplings"
 	// ParamRealNVPHidden ([]int, default [64, 64]) are the hidden sizes of each conditioner MLP.
 	ParamRealNVPHidden = "realnvp_hidden"
-	// ParamRealNVPMask (string, default "half") is the mask pattern: "half" or "alternating".
+	// ParamRealNVPMask (string, default "half") is the [MaskPattern]: "half" or "alternating".
 	ParamRealNVPMask = "realnvp_mask"
 	// ParamRealNVPActNorm (bool, default true) puts an ActNorm before every coupling layer.
 	ParamRealNVPActNorm = "realnvp_actnorm"
@@ -23,6 +25,18 @@ const (
 	ParamRealNVPScaleBound = "realnvp_scale_bound"
 )
 
+// MaskPattern names the coupling masks of a vector RealNVP; stored as a
+// plain string under [ParamRealNVPMask].
+type MaskPattern string
+
+// The mask patterns of [RealNVPConfig.Mask].
+const (
+	// MaskHalf transforms the second half of the coordinates given the first ([HalfMask]).
+	MaskHalf MaskPattern = "half"
+	// MaskAlternating transforms the odd coordinates given the even ones ([AlternatingMask]).
+	MaskAlternating MaskPattern = "alternating"
+)
+
 // RealNVPConfig configures a RealNVP bijector for vector data; create it with
 // [RealNVP] and finish with Done.
 type RealNVPConfig struct {
@@ -30,7 +44,7 @@ type RealNVPConfig struct {
 	base       Distribution
 	couplings  int
 	hidden     []int
-	mask       string
+	mask       MaskPattern
 	actNorm    bool
 	activation string
 	scaleBound float64
@@ -44,19 +58,21 @@ type RealNVPConfig struct {
 // 64) with ReLU, "half" masks, ActNorm on, log-scales bounded by 3, and a
 // standard normal base.
 func RealNVP(dim int) *RealNVPConfig {
-	return &RealNVPConfig{dim: dim, couplings: 8, hidden: []int{64, 64}, mask: "half",
+	return &RealNVPConfig{dim: dim, couplings: 8, hidden: []int{64, 64}, mask: MaskHalf,
 		actNorm: true, activation: "relu", scaleBound: DefaultScaleBound}
 }
 
 // Base sets the base distribution (default [NewStandardNormal](dim)).
 func (c *RealNVPConfig) Base(d Distribution) *RealNVPConfig { c.base = d; return c }
 
-// FromScope reads the Param* hyperparameters from the scope (and its
-// parents), keeping the current values for those not set.
+// FromScope reads the ParamRealNVP* hyperparameters from the scope (and its
+// parents), keeping the current values for those not set. (The base
+// distribution is not among them: [ReadSpec] reads a whole description,
+// base included, and checks it.)
 func (c *RealNVPConfig) FromScope(scope *model.Scope) *RealNVPConfig {
 	c.couplings = model.GetParamOr(scope, ParamRealNVPCouplings, c.couplings)
 	c.hidden = model.GetParamOr(scope, ParamRealNVPHidden, c.hidden)
-	c.mask = model.GetParamOr(scope, ParamRealNVPMask, c.mask)
+	c.mask = MaskPattern(model.GetParamOr(scope, ParamRealNVPMask, string(c.mask)))
 	c.actNorm = model.GetParamOr(scope, ParamRealNVPActNorm, c.actNorm)
 	c.activation = model.GetParamOr(scope, ParamRealNVPActivation, c.activation)
 	c.scaleBound = model.GetParamOr(scope, ParamRealNVPScaleBound, c.scaleBound)
@@ -69,8 +85,8 @@ func (c *RealNVPConfig) NumCouplings(n int) *RealNVPConfig { c.couplings = n; re
 // Hidden sets the hidden layer sizes of every conditioner MLP.
 func (c *RealNVPConfig) Hidden(sizes ...int) *RealNVPConfig { c.hidden = sizes; return c }
 
-// Mask sets the mask pattern: "half" ([HalfMask]) or "alternating" ([AlternatingMask]).
-func (c *RealNVPConfig) Mask(pattern string) *RealNVPConfig { c.mask = pattern; return c }
+// Mask sets the mask pattern: [MaskHalf] or [MaskAlternating].
+func (c *RealNVPConfig) Mask(pattern MaskPattern) *RealNVPConfig { c.mask = pattern; return c }
 
 // ActNorm turns the ActNorm layers before each coupling on or off.
 func (c *RealNVPConfig) ActNorm(on bool) *RealNVPConfig { c.actNorm = on; return c }
@@ -81,22 +97,43 @@ func (c *RealNVPConfig) Activation(name string) *RealNVPConfig { c.activation = 
 // ScaleBound sets the bound on each coupling's log-scale (see [AffineCoupling]).
 func (c *RealNVPConfig) ScaleBound(b float64) *RealNVPConfig { c.scaleBound = b; return c }
 
-// Validate reports a configuration that cannot be built.
+// Validate reports a configuration that cannot be built; an error about
+// one hyperparameter is a [*ParamError] naming its key.
 func (c *RealNVPConfig) Validate() error {
 	switch {
 	case c.dim < 2:
-		return fmt.Errorf("RealNVP needs data of dimension at least 2 (a coupling layer splits the coordinates), got %d", c.dim)
+		return &ParamError{Key: ParamDim, Value: c.dim,
+			Reason: "RealNVP needs data of dimension at least 2 (a coupling layer splits the coordinates)"}
 	case c.couplings < 1:
-		return fmt.Errorf("RealNVP needs at least 1 coupling layer, got %d", c.couplings)
-	case c.mask != "half" && c.mask != "alternating":
-		return fmt.Errorf("RealNVP mask pattern %q unknown: use \"half\" or \"alternating\"", c.mask)
+		return &ParamError{Key: ParamRealNVPCouplings, Value: c.couplings, Reason: "must be at least 1"}
+	case c.mask != MaskHalf && c.mask != MaskAlternating:
+		return &ParamError{Key: ParamRealNVPMask, Value: string(c.mask),
+			Reason: fmt.Sprintf("unknown mask; valid: %s, %s", MaskHalf, MaskAlternating)}
+	case !(c.scaleBound > 0):
+		return &ParamError{Key: ParamRealNVPScaleBound, Value: c.scaleBound, Reason: "must be positive"}
 	}
 	for _, h := range c.hidden {
 		if h < 1 {
-			return fmt.Errorf("RealNVP hidden sizes must be positive, got %v", c.hidden)
+			return &ParamError{Key: ParamRealNVPHidden, Value: c.hidden, Reason: "hidden sizes must be positive"}
 		}
 	}
-	return nil
+	return checkActivation(ParamRealNVPActivation, c.activation)
+}
+
+// checkActivation reports an activation name GoMLX does not know, which
+// activation.FromName would panic on.
+func checkActivation(key, name string) error {
+	if _, alias := activation.Aliases[name]; alias {
+		return nil
+	}
+	if _, err := activation.TypeString(name); err == nil {
+		return nil
+	}
+	var names []string
+	for _, n := range activation.TypeStrings() {
+		names = append(names, strings.ToLower(n)) // GoMLX accepts its names in lower case too.
+	}
+	return &ParamError{Key: key, Value: name, Reason: "unknown activation; valid: " + strings.Join(names, ", ")}
 }
 
 // Done returns the RealNVP flow: the base distribution and the [Chain] of
@@ -118,7 +155,7 @@ func (c *RealNVPConfig) Bijector() *Chain {
 		exceptions.Panicf("flowlib: %v", err)
 	}
 	mask := HalfMask(c.dim)
-	if c.mask == "alternating" {
+	if c.mask == MaskAlternating {
 		mask = AlternatingMask(c.dim)
 	}
 	conditioner := MLP(c.hidden...).Activation(c.activation).Done()

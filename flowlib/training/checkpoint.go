@@ -1,39 +1,28 @@
 package training
 
 import (
-	"cmp"
+	"errors"
 	"fmt"
-	"os"
 
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/flowbook/flowbook/flowlib"
 )
 
 // LoadCheckpoint loads the newest checkpoint that a run with
 // Config.Checkpoint(dir, ...) saved in dir into store: the flow's variables
 // and the hyperparameters recorded with them. Use it to evaluate or sample a
-// model trained elsewhere, e.g. in an earlier notebook cell; to continue
+// model trained elsewhere, e.g. in an earlier notebook cell, with the flow
+// built again by the same builder calls; [flowlib.Load] rebuilds the flow
+// too, from a description that the builder's SetParams stored. To continue
 // training, give the same directory to Config.Checkpoint instead.
 func LoadCheckpoint(store *model.Store, dir string) error {
-	info, err := os.Stat(dir)
+	err := flowlib.RestoreCheckpoint(store, dir)
+	if errors.Is(err, flowlib.ErrNoCheckpoint) {
+		return fmt.Errorf("training: %w; train a model with Checkpoint(%q, ...) first", err, dir)
+	}
 	if err != nil {
-		return fmt.Errorf("training: no checkpoint in %q: %w; train a model with Checkpoint(%q, ...) first", dir, err, dir)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("training: checkpoint %q is a file; give the directory that training wrote", dir)
-	}
-	var handler *checkpoint.Handler
-	var loadErr error
-	// GoMLX panics on some malformed checkpoint files: report those as errors too.
-	panicErr := exceptions.TryCatch[error](func() {
-		handler, loadErr = checkpoint.Build(store).Dir(dir).Immediate().Done()
-	})
-	if err := cmp.Or(panicErr, loadErr); err != nil {
-		return fmt.Errorf("training: checkpoint in %q cannot be read: %w", dir, err)
-	}
-	if has, err := handler.HasCheckpoints(); err != nil || !has {
-		return fmt.Errorf("training: %q holds no checkpoint; train a model with Checkpoint(%q, ...) first", dir, dir)
+		return fmt.Errorf("training: %w", err)
 	}
 	return nil
 }
