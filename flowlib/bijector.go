@@ -70,13 +70,24 @@ func (c *Chain) layerScope(scope *model.Scope, i int) *model.Scope {
 
 // Forward implements [Bijector].
 func (c *Chain) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
-	trace, logDets := c.ForwardTrace(scope, x)
-	return trace[len(trace)-1], sumLogDets(x, logDets)
+	return c.ForwardWithContext(scope, x, nil)
 }
 
 // Inverse implements [Bijector].
 func (c *Chain) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
-	trace, logDets := c.InverseTrace(scope, y)
+	return c.InverseWithContext(scope, y, nil)
+}
+
+// ForwardWithContext implements [ConditionalBijector]: the context goes to
+// every layer that takes one.
+func (c *Chain) ForwardWithContext(scope *model.Scope, x, context *Node) (y, logDet *Node) {
+	trace, logDets := c.ForwardTraceWithContext(scope, x, context)
+	return trace[len(trace)-1], sumLogDets(x, logDets)
+}
+
+// InverseWithContext implements [ConditionalBijector].
+func (c *Chain) InverseWithContext(scope *model.Scope, y, context *Node) (x, logDet *Node) {
+	trace, logDets := c.InverseTraceWithContext(scope, y, context)
 	return trace[len(trace)-1], sumLogDets(y, logDets)
 }
 
@@ -84,11 +95,16 @@ func (c *Chain) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
 // first layer and after each one (len(Layers)+1 tensors), and each layer's
 // log-det. The notebooks draw it to show a flow warping space step by step.
 func (c *Chain) ForwardTrace(scope *model.Scope, x *Node) (trace, logDets []*Node) {
+	return c.ForwardTraceWithContext(scope, x, nil)
+}
+
+// ForwardTraceWithContext is ForwardTrace with a context (nil for none).
+func (c *Chain) ForwardTraceWithContext(scope *model.Scope, x, context *Node) (trace, logDets []*Node) {
 	requireNonEmpty("Chain", x)
 	trace = []*Node{x}
 	for i, layer := range c.Layers {
 		var ld *Node
-		x, ld = layer.Forward(c.layerScope(scope, i), x)
+		x, ld = ForwardWithContext(layer, c.layerScope(scope, i), x, context)
 		checkLayerOutput(c, i, "Forward", trace[len(trace)-1], x, ld)
 		trace = append(trace, x)
 		logDets = append(logDets, ld)
@@ -99,11 +115,16 @@ func (c *Chain) ForwardTrace(scope *model.Scope, x *Node) (trace, logDets []*Nod
 // InverseTrace runs Inverse from the last layer to the first and returns the
 // tensor before the first inverted layer and after each one, and their log-dets.
 func (c *Chain) InverseTrace(scope *model.Scope, y *Node) (trace, logDets []*Node) {
+	return c.InverseTraceWithContext(scope, y, nil)
+}
+
+// InverseTraceWithContext is InverseTrace with a context (nil for none).
+func (c *Chain) InverseTraceWithContext(scope *model.Scope, y, context *Node) (trace, logDets []*Node) {
 	requireNonEmpty("Chain", y)
 	trace = []*Node{y}
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		var ld *Node
-		y, ld = c.Layers[i].Inverse(c.layerScope(scope, i), y)
+		y, ld = InverseWithContext(c.Layers[i], c.layerScope(scope, i), y, context)
 		checkLayerOutput(c, i, "Inverse", trace[len(trace)-1], y, ld)
 		trace = append(trace, y)
 		logDets = append(logDets, ld)
@@ -151,4 +172,10 @@ func (v inverted) Forward(scope *model.Scope, x *Node) (*Node, *Node) {
 }
 func (v inverted) Inverse(scope *model.Scope, y *Node) (*Node, *Node) {
 	return v.b.Forward(scope, y)
+}
+func (v inverted) ForwardWithContext(scope *model.Scope, x, context *Node) (*Node, *Node) {
+	return InverseWithContext(v.b, scope, x, context)
+}
+func (v inverted) InverseWithContext(scope *model.Scope, y, context *Node) (*Node, *Node) {
+	return ForwardWithContext(v.b, scope, y, context)
 }

@@ -2,7 +2,6 @@ package flowlib
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -152,9 +151,142 @@ func (c *MLPConfig) Done() Conditioner {
 	}
 }
 
+// Coupling is the coupling wrapper (Dinh et al. 2014, 2016): the mask splits
+// each example into kept values x_a and transformed values x_b, the
+// conditioner computes the transform's parameters from x_a (and the context,
+// if there is one), and the transform moves x_b:
+//
+//	Forward:  y_a = x_a,  y_b = τ(x_b; θ(x_a))
+//	Inverse:  x_a = y_a,  x_b = τ⁻¹(y_b; θ(y_a))
+//
+// The Jacobian is triangular (y_a does not depend on x_b) with diagonal 1 on
+// a and dτ/dx on b, so log|det J| is the sum of the transform's per-value
+// log-dets over b: no O(D³) determinant, and the conditioner can be any
+// network. The inverse recomputes θ exactly, since y_a = x_a.
+//
+// The conditioner sees x with the transformed values zeroed and returns
+// ParamsPerValue·F features on the last axis (F the input's features), laid
+// out as ParamsPerValue blocks of F: block j is θ's j-th entry for every
+// value; entries for kept values are ignored. With a channel mask
+// ([ChannelMask]) the wrapper slices the channels instead of multiplying by
+// the mask: the conditioner sees only the kept channels and returns
+// parameters for only the transformed ones (ParamsPerValue blocks of their
+// channel count), the same function at about half the cost of the first and
+// last layers.
+//
+// With a context (see [ConditionalBijector]), the context is appended to the
+// conditioner's input on the last axis: a context [batchSize, c] is repeated
+// at every pixel of an image.
+//
+// The layer's variables are those of the conditioner, in the sub-scope
+// "conditioner".
+type Coupling struct {
+	Mask        CouplingMask
+	Conditioner Conditioner
+	Transform   Transform
+}
+
+// NewCoupling returns a coupling layer.
+func NewCoupling(mask CouplingMask, conditioner Conditioner, transform Transform) *Coupling {
+	return &Coupling{Mask: mask, Conditioner: conditioner, Transform: transform}
+}
+
+// Name implements [Named]: the transform's name and "_coupling", such as
+// "affine_coupling".
+func (c *Coupling) Name() string { return c.Transform.Name() + "_coupling" }
+
+// Forward implements [Bijector].
+func (c *Coupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
+	return c.apply(scope, x, nil, false)
+}
+
+// Inverse implements [Bijector].
+func (c *Coupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+	return c.apply(scope, y, nil, true)
+}
+
+// ForwardWithContext implements [ConditionalBijector].
+func (c *Coupling) ForwardWithContext(scope *model.Scope, x, context *Node) (y, logDet *Node) {
+	return c.apply(scope, x, context, false)
+}
+
+// InverseWithContext implements [ConditionalBijector].
+func (c *Coupling) InverseWithContext(scope *model.Scope, y, context *Node) (x, logDet *Node) {
+	return c.apply(scope, y, context, true)
+}
+
+// displayName names the layer in error messages, e.g. "AffineCoupling".
+func (c *Coupling) displayName() string {
+	var b strings.Builder
+	for _, word := range strings.Split(c.Name(), "_") {
+		if word != "" {
+			b.WriteString(strings.ToUpper(word[:1]) + word[1:])
+		}
+	}
+	return b.String()
+}
+
+// apply is Forward (or, with inverse set, Inverse) with an optional context.
+func (c *Coupling) apply(scope *model.Scope, x, context *Node, inverse bool) (*Node, *Node) {
+	layer := c.displayName()
+	if split, ok := channelSplitOf(layer, c.Mask, x); ok {
+		return c.applySplit(scope, layer, x, context, split, inverse)
+	}
+	keep := c.Mask.Tensor(layer, x)
+	features := x.Shape().Dimensions[x.Rank()-1]
+	params := c.params(scope, layer, Mul(x, keep), context, x, features)
+	y, logDet := c.step(x, params, inverse)
+	// Kept values pass through untouched (y = x exactly); only the others move
+	// and count in the log-det.
+	kept := GreaterThan(keep, ScalarZero(x.Graph(), x.DType()))
+	return Where(kept, x, y), sumPerExample(Mul(logDet, OneMinus(keep)))
+}
+
+// applySplit is apply for a channel split.
+func (c *Coupling) applySplit(scope *model.Scope, layer string, x, context *Node, split channelSplit, inverse bool) (*Node, *Node) {
+	last := x.Rank() - 1
+	keptStart, keptEnd := split.keptStart, split.keptStart+split.kept
+	kept := SliceAxis(x, last, AxisRange(keptStart, keptEnd))
+	var moved *Node
+	if keptStart == 0 {
+		moved = SliceAxis(x, last, AxisRange(keptEnd, split.channels))
+	} else {
+		moved = SliceAxis(x, last, AxisRange(0, keptStart))
+	}
+	params := c.params(scope, layer, kept, context, moved, split.channels-split.kept)
+	moved, logDet := c.step(moved, params, inverse)
+	if keptStart == 0 {
+		return Concatenate([]*Node{kept, moved}, last), sumPerExample(logDet)
+	}
+	return Concatenate([]*Node{moved, kept}, last), sumPerExample(logDet)
+}
+
+// params runs the conditioner on input (with the context appended) and cuts
+// its output into the transform's parameters, each shaped like target, which
+// has features values on its last axis.
+func (c *Coupling) params(scope *model.Scope, layer string, input, context, target *Node, features int) []*Node {
+	n := c.Transform.ParamsPerValue()
+	h := c.Conditioner(scope.At("conditioner"), withContext(layer, input, context), n*features)
+	checkConditionerOutput(layer, h, target, n*features)
+	last := h.Rank() - 1
+	params := make([]*Node, n)
+	for j := range params {
+		params[j] = SliceAxis(h, last, AxisRange(j*features, (j+1)*features))
+	}
+	return params
+}
+
+// step applies the transform in the given direction.
+func (c *Coupling) step(x *Node, params []*Node, inverse bool) (y, logDet *Node) {
+	if inverse {
+		return c.Transform.Inverse(x, params)
+	}
+	return c.Transform.Forward(x, params)
+}
+
 // AdditiveCoupling is NICE's coupling layer (Dinh et al. 2014,
-// https://arxiv.org/abs/1410.8516). With a the kept coordinates and b the
-// transformed ones:
+// https://arxiv.org/abs/1410.8516): a [Coupling] with the [Additive]
+// transform. With a the kept coordinates and b the transformed ones:
 //
 //	Forward:  y_a = x_a,  y_b = x_b + t(x_a)
 //	Inverse:  x_a = y_a,  x_b = y_b − t(y_a)
@@ -175,52 +307,41 @@ func NewAdditiveCoupling(mask CouplingMask, conditioner Conditioner) *AdditiveCo
 // Name implements [Named].
 func (c *AdditiveCoupling) Name() string { return "additive_coupling" }
 
-func (c *AdditiveCoupling) shift(scope *model.Scope, x *Node) *Node {
-	keep := c.Mask.Tensor("AdditiveCoupling", x)
-	features := x.Shape().Dimensions[x.Rank()-1]
-	t := checkConditionerOutput("AdditiveCoupling", c.Conditioner(scope.At("conditioner"), Mul(x, keep), features), x, features)
-	return Mul(t, OneMinus(keep)) // Only the transformed coordinates move.
+func (c *AdditiveCoupling) coupling() *Coupling {
+	return NewCoupling(c.Mask, c.Conditioner, Additive{})
 }
 
 // Forward implements [Bijector].
 func (c *AdditiveCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
-	return Add(x, c.shift(scope, x)), Zeros(x.Graph(), batchShape(x))
+	return c.coupling().Forward(scope, x)
 }
 
-// Inverse implements [Bijector]. y_a = x_a, so the shift is recomputed exactly.
+// Inverse implements [Bijector].
 func (c *AdditiveCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
-	return Sub(y, c.shift(scope, y)), Zeros(y.Graph(), batchShape(y))
+	return c.coupling().Inverse(scope, y)
 }
 
-// DefaultScaleBound bounds the log-scale of [AffineCoupling]: |s| < 3, so one
-// layer scales a coordinate by at most e³ ≈ 20 either way.
-const DefaultScaleBound = 3.0
+// ForwardWithContext implements [ConditionalBijector].
+func (c *AdditiveCoupling) ForwardWithContext(scope *model.Scope, x, context *Node) (y, logDet *Node) {
+	return c.coupling().ForwardWithContext(scope, x, context)
+}
+
+// InverseWithContext implements [ConditionalBijector].
+func (c *AdditiveCoupling) InverseWithContext(scope *model.Scope, y, context *Node) (x, logDet *Node) {
+	return c.coupling().InverseWithContext(scope, y, context)
+}
 
 // AffineCoupling is RealNVP's coupling layer (Dinh et al. 2016,
-// https://arxiv.org/abs/1605.08803). With a the kept coordinates and b the
-// transformed ones, and the conditioner giving s and t from x_a:
+// https://arxiv.org/abs/1605.08803): a [Coupling] with the [Affine]
+// transform. With a the kept coordinates and b the transformed ones, and the
+// conditioner giving s and t from x_a:
 //
 //	Forward:  y_a = x_a,  y_b = x_b · exp(s(x_a)) + t(x_a),   log|det J| = Σ s(x_a)
 //	Inverse:  x_a = y_a,  x_b = (y_b − t(y_a)) · exp(−s(y_a)), log|det J| = −Σ s(y_a)
 //
-// The Jacobian ∂y/∂x is triangular (y_a does not depend on x_b) with diagonal
-// 1 on a and exp(s) on b, so its log-determinant is the sum of s: no O(D³)
-// determinant, and s and t can be any network.
-//
-// The raw log-scale r from the conditioner is bounded smoothly as
-// s = B · tanh(r / B), with B = ScaleBound: near zero s ≈ r, and s never
-// exceeds ±B, so one bad step cannot make exp(s) overflow.
-//
-// With Contracting set, s = log sigmoid(r + 2) − log sigmoid(2) instead:
-// Glow's sigmoid(r + 2) scale, shifted by flowlib so that the layer is the
-// identity at r = 0. It stretches by at most 1.14× in the Forward direction
-// and shrinks by any amount; image flows need it, and leave stretching to
-// ActNorm (docs/concepts.md, "Coupling layers", says why).
-//
-// With a channel mask ([ChannelMask]) the layer slices the channels rather
-// than multiplying by the mask, so the conditioner maps the kept channels to
-// s and t for the transformed ones only: C/2 channels in, C out, where the
-// masked form takes C in and gives 2C out, half of which it discards.
+// ScaleBound and Contracting choose how the raw log-scale becomes s (see
+// [Affine]): by default s = 3·tanh(r/3); Contracting selects Glow's sigmoid
+// scale, which image flows use.
 type AffineCoupling struct {
 	Mask        CouplingMask
 	Conditioner Conditioner
@@ -236,121 +357,50 @@ func NewAffineCoupling(mask CouplingMask, conditioner Conditioner) *AffineCoupli
 // Name implements [Named].
 func (c *AffineCoupling) Name() string { return "affine_coupling" }
 
-// scaleAndShift computes s and t from the kept coordinates of x, zero on them.
-func (c *AffineCoupling) scaleAndShift(scope *model.Scope, x *Node) (logScale, shift *Node) {
-	keep := c.Mask.Tensor("AffineCoupling", x)
-	transform := OneMinus(keep)
-	features := x.Shape().Dimensions[x.Rank()-1]
-	h := checkConditionerOutput("AffineCoupling", c.Conditioner(scope.At("conditioner"), Mul(x, keep), 2*features), x, 2*features)
-	last := x.Rank() - 1
-	logScale = c.boundLogScale(SliceAxis(h, last, AxisRange(0, features)))
-	shift = SliceAxis(h, last, AxisRange(features, 2*features))
-	return Mul(logScale, transform), Mul(shift, transform)
-}
-
-// boundLogScale turns the conditioner's raw log-scale into s (see [AffineCoupling]).
-func (c *AffineCoupling) boundLogScale(raw *Node) *Node {
-	if c.Contracting {
-		// log sigmoid(v) = −softplus(−v).
-		return AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
-	}
-	bound := c.ScaleBound
-	if bound <= 0 {
-		bound = DefaultScaleBound
-	}
-	return MulScalar(Tanh(DivScalar(raw, bound)), bound)
+func (c *AffineCoupling) coupling() *Coupling {
+	return NewCoupling(c.Mask, c.Conditioner, Affine{ScaleBound: c.ScaleBound, Contracting: c.Contracting})
 }
 
 // Forward implements [Bijector].
 func (c *AffineCoupling) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
-	if split, ok := channelSplitOf(c.Mask, x); ok {
-		return c.splitForward(scope, x, split, false)
-	}
-	s, t := c.scaleAndShift(scope, x)
-	// On kept coordinates s = t = 0, so y = x there exactly.
-	return Add(Mul(x, Exp(s)), t), sumPerExample(s)
+	return c.coupling().Forward(scope, x)
 }
 
 // Inverse implements [Bijector].
 func (c *AffineCoupling) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
-	if split, ok := channelSplitOf(c.Mask, y); ok {
-		return c.splitForward(scope, y, split, true)
-	}
-	s, t := c.scaleAndShift(scope, y)
-	return c.invert(y, s, t), Neg(sumPerExample(s))
+	return c.coupling().Inverse(scope, y)
 }
 
-// contractingInverseLimit bounds the inverse of a contracting coupling (see
-// invert): image flows' values are within ±10 in logit space, so only
-// samples that have already overflowed reach it.
-const contractingInverseLimit = 1e6
+// ForwardWithContext implements [ConditionalBijector].
+func (c *AffineCoupling) ForwardWithContext(scope *model.Scope, x, context *Node) (y, logDet *Node) {
+	return c.coupling().ForwardWithContext(scope, x, context)
+}
 
-// invert is the coupling's inverse on the transformed coordinates,
-// x = (y − t)·exp(−s). With the contracting scale exp(−s) has no bound: a
-// latent drawn at a high temperature can grow by exp(−s) in every step until
-// it overflows, to ±Inf on pure Go and to NaN on XLA (measured on notebook 07's Glow).
-// For that scale the factor is capped at e⁸⁰ and the result clipped to
-// ±contractingInverseLimit, so such a sample saturates (its pixels black or
-// white) on every backend; inputs whose inverse stays within the limit, all
-// real data among them, are inverted exactly.
-func (c *AffineCoupling) invert(y, s, t *Node) *Node {
-	if !c.Contracting {
-		return Mul(Sub(y, t), Exp(Neg(s)))
-	}
-	x := Mul(Sub(y, t), Exp(MinScalar(Neg(s), 80)))
-	return ClipScalar(x, -contractingInverseLimit, contractingInverseLimit)
+// InverseWithContext implements [ConditionalBijector].
+func (c *AffineCoupling) InverseWithContext(scope *model.Scope, y, context *Node) (x, logDet *Node) {
+	return c.coupling().InverseWithContext(scope, y, context)
 }
 
 // channelSplit is a channel mask's two halves: the kept channels are
 // [keptStart, keptStart+kept), the others are transformed.
 type channelSplit struct{ keptStart, kept, channels int }
 
-// channelSplitOf returns the halves of a channel mask (see [ImageMask]). For
-// such a mask, the coupling slices the channels instead of multiplying by the
-// mask: the conditioner sees only the kept channels and predicts s and t for
-// only the transformed ones. That is the same function as the masked form,
-// whose zeroed inputs and discarded outputs do nothing, at about half the
-// cost of the conditioner's first and last layers.
-func channelSplitOf(mask CouplingMask, x *Node) (channelSplit, bool) {
+// channelSplitOf returns the halves of a channel mask (see [ImageMask] and
+// [Coupling]); ok is false for other masks.
+func channelSplitOf(layer string, mask CouplingMask, x *Node) (split channelSplit, ok bool) {
 	m, ok := mask.(ImageMask)
 	if !ok || m.Checkerboard {
 		return channelSplit{}, false
 	}
 	if err := m.Validate(); err != nil {
-		exceptions.Panicf("AffineCoupling: %v", err)
+		exceptions.Panicf("%s: %v", layer, err)
 	}
-	requireImages("AffineCoupling", x, 0, 0, m.Channels)
+	requireImages(layer, x, 0, 0, m.Channels)
 	kept := (m.Channels + 1) / 2
 	if m.Flipped {
 		return channelSplit{keptStart: kept, kept: m.Channels - kept, channels: m.Channels}, true
 	}
 	return channelSplit{keptStart: 0, kept: kept, channels: m.Channels}, true
-}
-
-// splitForward is Forward (or, with inverse set, Inverse) for a channel split.
-func (c *AffineCoupling) splitForward(scope *model.Scope, x *Node, split channelSplit, inverse bool) (y, logDet *Node) {
-	last := x.Rank() - 1
-	keptStart, keptEnd := split.keptStart, split.keptStart+split.kept
-	kept := SliceAxis(x, last, AxisRange(keptStart, keptEnd))
-	var moved *Node
-	if keptStart == 0 {
-		moved = SliceAxis(x, last, AxisRange(keptEnd, split.channels))
-	} else {
-		moved = SliceAxis(x, last, AxisRange(0, keptStart))
-	}
-	movedChannels := split.channels - split.kept
-	h := checkConditionerOutput("AffineCoupling", c.Conditioner(scope.At("conditioner"), kept, 2*movedChannels), moved, 2*movedChannels)
-	s := c.boundLogScale(SliceAxis(h, last, AxisRange(0, movedChannels)))
-	t := SliceAxis(h, last, AxisRange(movedChannels, 2*movedChannels))
-	if inverse {
-		moved, logDet = c.invert(moved, s, t), Neg(sumPerExample(s))
-	} else {
-		moved, logDet = Add(Mul(moved, Exp(s)), t), sumPerExample(s)
-	}
-	if keptStart == 0 {
-		return Concatenate([]*Node{kept, moved}, last), logDet
-	}
-	return Concatenate([]*Node{moved, kept}, last), logDet
 }
 
 // checkConditionerOutput panics unless h has x's shape with outDim features on

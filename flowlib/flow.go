@@ -4,6 +4,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
 )
 
 // Flow is a normalizing flow: a base distribution on the latent space and a
@@ -12,6 +13,11 @@ import (
 //	log p(x) = log p_base(f(x)) + log|det ∂f/∂x|
 //
 // The bijector's variables live in the sub-scope "bijector", the base's in "base".
+//
+// A Flow is itself a [Distribution] (and a [ConditionalDistribution]), so it
+// can be the base of another flow. With a context (see
+// [ConditionalBijector]), it is a conditional flow p(x | c): the context
+// reaches every layer that takes one and the base, if it is conditional.
 type Flow struct {
 	Base     Distribution
 	Bijector Bijector
@@ -26,18 +32,33 @@ func NewFlow(base Distribution, layers ...Bijector) *Flow {
 func (f *Flow) bijectorScope(scope *model.Scope) *model.Scope { return scope.At("bijector") }
 func (f *Flow) baseScope(scope *model.Scope) *model.Scope     { return scope.At("base") }
 
+// EventShape implements [Distribution]: the shape of one example, which is
+// the base's event shape (every bijector keeps the number of values per
+// example, and those of this package that fold an example unfold it again).
+func (f *Flow) EventShape() []int { return f.Base.EventShape() }
+
 // Forward maps data x to the latent z = f(x) and returns log|det ∂f/∂x|.
 // It panics on an empty batch, like LogProb.
 func (f *Flow) Forward(scope *model.Scope, x *Node) (z, logDet *Node) {
+	return f.ForwardWithContext(scope, x, nil)
+}
+
+// ForwardWithContext is Forward given a context [batchSize, ...] (nil for none).
+func (f *Flow) ForwardWithContext(scope *model.Scope, x, context *Node) (z, logDet *Node) {
 	requireNonEmpty("Forward", x)
-	return f.Bijector.Forward(f.bijectorScope(scope), x)
+	return ForwardWithContext(f.Bijector, f.bijectorScope(scope), x, context)
 }
 
 // Inverse maps a latent z back to data x = f⁻¹(z) and returns log|det ∂f⁻¹/∂z|.
 // It panics on an empty batch, like LogProb.
 func (f *Flow) Inverse(scope *model.Scope, z *Node) (x, logDet *Node) {
+	return f.InverseWithContext(scope, z, nil)
+}
+
+// InverseWithContext is Inverse given a context (nil for none).
+func (f *Flow) InverseWithContext(scope *model.Scope, z, context *Node) (x, logDet *Node) {
 	requireNonEmpty("Inverse", z)
-	return f.Bijector.Inverse(f.bijectorScope(scope), z)
+	return InverseWithContext(f.Bijector, f.bijectorScope(scope), z, context)
 }
 
 // LogProb returns the exact log-density log p(x) of each example, in nats,
@@ -52,9 +73,16 @@ func (f *Flow) Inverse(scope *model.Scope, z *Node) (x, logDet *Node) {
 // or [Flow.CheckTensor] on data from outside first; the training package
 // does, for training, evaluation and reconstruction alike.
 func (f *Flow) LogProb(scope *model.Scope, x *Node) *Node {
+	return f.LogProbWithContext(scope, x, nil)
+}
+
+// LogProbWithContext is log p(x | c) for each example and its row of the
+// context (nil for none), shape [batchSize]; it implements
+// [ConditionalDistribution].
+func (f *Flow) LogProbWithContext(scope *model.Scope, x, context *Node) *Node {
 	requireNonEmpty("LogProb", x)
-	z, logDet := f.Forward(scope, x)
-	return Add(f.Base.LogProb(f.baseScope(scope), z), logDet)
+	z, logDet := f.ForwardWithContext(scope, x, context)
+	return Add(logProbWithContext(f.Base, f.baseScope(scope), z, context), logDet)
 }
 
 // Sample draws n samples: z from the base at the given temperature (1 is the
@@ -73,6 +101,27 @@ func (f *Flow) SampleWithLogProb(scope *model.Scope, g *Graph, dtype dtypes.DTyp
 	z := f.Base.Sample(f.baseScope(scope), g, dtype, n, temperature)
 	x, logDet := f.Inverse(scope, z)
 	return x, Sub(f.Base.LogProb(f.baseScope(scope), z), logDet)
+}
+
+// SampleWithContext draws one sample per row of the context at the given
+// temperature: z from the base (given the context, if the base is
+// conditional), then x = f⁻¹(z; c). It implements [ConditionalDistribution].
+func (f *Flow) SampleWithContext(scope *model.Scope, context *Node, temperature float64) *Node {
+	x, _ := f.SampleWithLogProbAndContext(scope, context, temperature)
+	return x
+}
+
+// SampleWithLogProbAndContext is SampleWithContext that also returns
+// log p(x | c) of each sample.
+func (f *Flow) SampleWithLogProbAndContext(scope *model.Scope, context *Node, temperature float64) (x, logProb *Node) {
+	if context == nil || context.Rank() == 0 {
+		exceptions.Panicf("flowlib: SampleWithContext needs a context [n, ...], one row per sample; " +
+			"use Sample to draw without one")
+	}
+	requireSampleCount("SampleWithContext", context.Shape().Dimensions[0])
+	z := sampleWithContext(f.Base, f.baseScope(scope), context, temperature)
+	x, logDet := f.InverseWithContext(scope, z, context)
+	return x, Sub(logProbWithContext(f.Base, f.baseScope(scope), z, context), logDet)
 }
 
 // Trace returns x and the tensor after each layer on the way to the latent

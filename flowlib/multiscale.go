@@ -60,12 +60,12 @@ func (f *FactorOut) check(x *Node) {
 }
 
 // prior returns μ and log σ of the factored-out half given the kept half.
-func (f *FactorOut) prior(scope *model.Scope, kept *Node) (mean, logStd *Node) {
+func (f *FactorOut) prior(scope *model.Scope, kept, context *Node) (mean, logStd *Node) {
 	prior := f.Prior
 	if prior == nil {
 		prior = ConvNet(32).Done()
 	}
-	h := checkConditionerOutput("FactorOut prior", prior(scope.At("prior"), kept, f.Channels), kept, f.Channels)
+	h := checkConditionerOutput("FactorOut prior", prior(scope.At("prior"), withContext("FactorOut prior", kept, context), f.Channels), kept, f.Channels)
 	mean, raw := lastAxisHalves(h)
 	bound := f.ScaleBound
 	if bound <= 0 {
@@ -76,38 +76,49 @@ func (f *FactorOut) prior(scope *model.Scope, kept *Node) (mean, logStd *Node) {
 
 // Forward implements [Bijector].
 func (f *FactorOut) Forward(scope *model.Scope, x *Node) (y, logDet *Node) {
+	return f.ForwardWithContext(scope, x, nil)
+}
+
+// Inverse implements [Bijector].
+func (f *FactorOut) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+	return f.InverseWithContext(scope, y, nil)
+}
+
+// ForwardWithContext implements [ConditionalBijector]: the context reaches
+// Inner and the learned prior.
+func (f *FactorOut) ForwardWithContext(scope *model.Scope, x, context *Node) (y, logDet *Node) {
 	f.check(x)
 	kept, out := lastAxisHalves(x)
 	logDet = Zeros(x.Graph(), batchShape(x))
 	if f.LearnedPrior {
-		mean, logStd := f.prior(scope, kept)
+		mean, logStd := f.prior(scope, kept, context)
 		out = Mul(Sub(out, mean), Exp(Neg(logStd)))
 		logDet = Neg(sumPerExample(logStd))
 	}
 	if f.Inner != nil {
 		var ld *Node
 		in := kept
-		kept, ld = f.Inner.Forward(scope.At("inner"), kept)
+		kept, ld = ForwardWithContext(f.Inner, scope.At("inner"), kept, context)
 		f.checkInner("Forward", in, kept)
 		logDet = Add(logDet, ld)
 	}
 	return Concatenate([]*Node{kept, out}, 3), logDet
 }
 
-// Inverse implements [Bijector].
-func (f *FactorOut) Inverse(scope *model.Scope, y *Node) (x, logDet *Node) {
+// InverseWithContext implements [ConditionalBijector].
+func (f *FactorOut) InverseWithContext(scope *model.Scope, y, context *Node) (x, logDet *Node) {
 	f.check(y)
 	kept, out := lastAxisHalves(y)
 	logDet = Zeros(y.Graph(), batchShape(y))
 	if f.Inner != nil {
 		var ld *Node
 		in := kept
-		kept, ld = f.Inner.Inverse(scope.At("inner"), kept)
+		kept, ld = InverseWithContext(f.Inner, scope.At("inner"), kept, context)
 		f.checkInner("Inverse", in, kept)
 		logDet = ld
 	}
 	if f.LearnedPrior {
-		mean, logStd := f.prior(scope, kept)
+		mean, logStd := f.prior(scope, kept, context)
 		out = Add(Mul(out, Exp(logStd)), mean)
 		logDet = Add(logDet, sumPerExample(logStd))
 	}

@@ -1,0 +1,117 @@
+package flowlib
+
+import (
+	"math"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+)
+
+// Transform is the elementwise part of a flow layer: an invertible,
+// monotone map of each value on its own, y_i = τ(x_i; θ_i), whose parameters
+// θ_i a conditioner computes. A layer is a conditioner (what computes θ,
+// e.g. [MLP]), a Transform (how θ moves a value, e.g. [Affine]) and a wrapper
+// (what θ may depend on: a coupling mask, see [Coupling]).
+//
+// A transform is a pure function of its parameters; it owns no variables.
+// Forward and Inverse take ParamsPerValue tensors, each of x's shape (θ's
+// j-th entry for every value), and return the result and log|dy_i/dx_i| per
+// value, also of x's shape: the wrapper sums the log-dets of the values it
+// transforms. Inverse's log-det is that of the inverse map, so it is the
+// negative of Forward's at the corresponding point.
+type Transform interface {
+	// Name is a snake_case name, such as "affine": a [Coupling] with this
+	// transform is named Name() + "_coupling".
+	Name() string
+	// ParamsPerValue is the number of parameters per transformed value.
+	ParamsPerValue() int
+	Forward(x *Node, params []*Node) (y, logDet *Node)
+	Inverse(y *Node, params []*Node) (x, logDet *Node)
+}
+
+// Additive is NICE's transform, y = x + t, with one parameter t per value
+// and log-det 0: it moves values but never changes volume.
+type Additive struct{}
+
+// Name implements [Transform].
+func (Additive) Name() string { return "additive" }
+
+// ParamsPerValue implements [Transform]: the shift t.
+func (Additive) ParamsPerValue() int { return 1 }
+
+// Forward implements [Transform].
+func (Additive) Forward(x *Node, params []*Node) (y, logDet *Node) {
+	return Add(x, params[0]), ZerosLike(x)
+}
+
+// Inverse implements [Transform].
+func (Additive) Inverse(y *Node, params []*Node) (x, logDet *Node) {
+	return Sub(y, params[0]), ZerosLike(y)
+}
+
+// DefaultScaleBound bounds the log-scale of [Affine]: |s| < 3, so one layer
+// scales a value by at most e³ ≈ 20 either way.
+const DefaultScaleBound = 3.0
+
+// Affine is RealNVP's transform, y = x·exp(s) + t, with two parameters per
+// value, a raw log-scale r and a shift t, and log|dy/dx| = s.
+//
+// The raw log-scale is bounded smoothly as s = B·tanh(r/B), with B =
+// ScaleBound (0 means [DefaultScaleBound]): near zero s ≈ r, and |s| < B, so
+// one bad step cannot make exp(s) overflow.
+//
+// With Contracting set, s = log σ(r + 2) − log σ(2) instead: Glow's sigmoid(r
+// + 2) scale, shifted so that the transform is the identity at r = 0. It
+// stretches by at most 1.14× in the Forward direction and shrinks by any
+// amount; image flows need it and leave stretching to [ActNorm]
+// (docs/concepts.md, "Coupling layers", says why).
+type Affine struct {
+	ScaleBound  float64
+	Contracting bool
+}
+
+// Name implements [Transform].
+func (Affine) Name() string { return "affine" }
+
+// ParamsPerValue implements [Transform]: the raw log-scale r and the shift t.
+func (Affine) ParamsPerValue() int { return 2 }
+
+// LogScale turns the raw log-scale r into s (see [Affine]).
+func (a Affine) LogScale(raw *Node) *Node {
+	if a.Contracting {
+		// log σ(v) = −softplus(−v).
+		return AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
+	}
+	bound := a.ScaleBound
+	if bound <= 0 {
+		bound = DefaultScaleBound
+	}
+	return MulScalar(Tanh(DivScalar(raw, bound)), bound)
+}
+
+// Forward implements [Transform].
+func (a Affine) Forward(x *Node, params []*Node) (y, logDet *Node) {
+	s := a.LogScale(params[0])
+	return Add(Mul(x, Exp(s)), params[1]), s
+}
+
+// contractingInverseLimit bounds the inverse of the contracting scale (see
+// [Affine.Inverse]): image flows' values are within ±10 in logit space, so
+// only samples that have already overflowed reach it.
+const contractingInverseLimit = 1e6
+
+// Inverse implements [Transform]: x = (y − t)·exp(−s). With the contracting
+// scale exp(−s) has no bound: a latent drawn at a high temperature can grow
+// by exp(−s) in every layer until it overflows, to ±Inf on pure Go and to NaN
+// on XLA (measured on notebook 07's Glow). For that scale the factor is
+// capped at e⁸⁰ and the result clipped to ±1e6, so such a sample saturates
+// (its pixels black or white) on every backend; inputs whose inverse stays
+// within the limit, all real data among them, are inverted exactly.
+func (a Affine) Inverse(y *Node, params []*Node) (x, logDet *Node) {
+	s := a.LogScale(params[0])
+	shifted := Sub(y, params[1])
+	if !a.Contracting {
+		return Mul(shifted, Exp(Neg(s))), Neg(s)
+	}
+	x = Mul(shifted, Exp(MinScalar(Neg(s), 80)))
+	return ClipScalar(x, -contractingInverseLimit, contractingInverseLimit), Neg(s)
+}
