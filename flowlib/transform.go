@@ -100,12 +100,10 @@ func (a Affine) Forward(x *Node, params []*Node) (y, logDet *Node) {
 const contractingInverseLimit = 1e6
 
 // Inverse implements [Transform]: x = (y − t)·exp(−s). With the contracting
-// scale exp(−s) has no bound: a latent drawn at a high temperature can grow
-// by exp(−s) in every layer until it overflows, to ±Inf on pure Go and to NaN
-// on XLA (measured on notebook 07's Glow). For that scale the factor is
-// capped at e⁸⁰ and the result clipped to ±1e6, so such a sample saturates
-// (its pixels black or white) on every backend; inputs whose inverse stays
-// within the limit, all real data among them, are inverted exactly.
+// scale exp(−s) has no bound, so there the factor is capped at e⁸⁰ and the
+// result clipped to ±1e6: a latent whose inverse would overflow saturates
+// instead of becoming Inf or NaN, and every input whose inverse stays within
+// the limit is inverted exactly (docs/concepts.md, "Coupling layers").
 func (a Affine) Inverse(y *Node, params []*Node) (x, logDet *Node) {
 	s := a.LogScale(params[0])
 	shifted := Sub(y, params[1])
