@@ -24,14 +24,23 @@
 //   - [Bijector] is the one small interface: Forward and Inverse of (scope, x).
 //     [Chain] composes bijectors: it applies them in order, adds their log-dets,
 //     and runs the inverse in reverse order.
+//   - A coupling layer is three parts: a [Conditioner] (an [MLP] or a
+//     [ConvNet]) computes parameters, a [Transform] ([Additive], [Affine])
+//     moves each value with them, and the [Coupling] wrapper, with a
+//     [CouplingMask], decides what the parameters may depend on.
 //   - Layers: [ElementwiseAffine], [AdditiveCoupling] (NICE), [AffineCoupling]
-//     (RealNVP) with [Mask] patterns and an [MLP] conditioner, [ReversePermutation] and
+//     (RealNVP) with [Mask] patterns, [ReversePermutation] and
 //     [RandomPermutation], [ActNorm] with data-dependent initialisation, and the
 //     [Planar] and [Radial] flows of Rezende & Mohamed.
 //   - Base distributions ([Distribution]): [StandardNormal], [DiagonalGaussian]
 //     and [GaussianMixture].
 //   - [Flow] joins a base distribution and a bijector: LogProb, Sample (with a
-//     temperature) and Trace (the tensor after each layer).
+//     temperature) and Trace (the tensor after each layer). A Flow is itself a
+//     [Distribution], so it can be another flow's base.
+//   - Conditional flows p(x | c): a context tensor, one row per example,
+//     reaches every [ConditionalBijector] (couplings, chains, [FactorOut]) and
+//     a [ConditionalDistribution] base ([ConditionalDiagonalGaussian]) through
+//     [Flow.LogProbWithContext] and [Flow.SampleWithContext].
 //   - [RealNVP] builds a RealNVP model for vector data.
 //   - Images [batchSize, H, W, C]: [Squeeze2x2] and [Unsqueeze2x2],
 //     [CheckerboardMask] and [ChannelMask] for the couplings, a [ConvNet]
