@@ -240,7 +240,7 @@ func TestNonFiniteWeights(t *testing.T) {
 					}
 				}
 			}
-			got := strings.Join(ckpt.nonFiniteWeights(), ",")
+			got := strings.Join(ckpt.NonFiniteWeights(), ",")
 			if got != tt.damage {
 				t.Errorf("non-finite weights %q, want %q", got, tt.damage)
 			}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
@@ -126,29 +127,29 @@ func (d dataSource) loadImages() (train, test *data.Samples, err error) {
 // checkpoint is in dir: the test split of an image source, or else n points
 // (toy data, drawn with seed) or a CSV file's rows. Data whose shape is not
 // the model's is an error that says what the model needs.
-func (d dataSource) loadForModel(n int, seed uint64, spec *modelSpec, dir string) (*data.Samples, error) {
+func (d dataSource) loadForModel(n int, seed uint64, spec *flowlib.Spec, dir string) (*data.Samples, error) {
 	switch {
-	case spec.images() && !d.images():
+	case spec.IsImage() && !d.images():
 		if d.toy != "" {
 			return nil, fmt.Errorf("the toy dataset %q is 2-D points but the model in %s is an image model for %s images: "+
-				"give images, e.g. --data mnist:DIR", d.toy, dir, describeShape(spec.Shape))
+				"give images, e.g. --data mnist:DIR", d.toy, dir, describeShape(spec.ImageShape()))
 		}
-	case !spec.images() && d.images():
+	case !spec.IsImage() && d.images():
 		return nil, fmt.Errorf("%s holds images but the model in %s is a vector model of dimension %d: "+
-			"give a CSV file with %d columns or a toy dataset", d, dir, spec.Dim, spec.Dim)
-	case d.toy != "" && spec.Dim != 2:
+			"give a CSV file with %d columns or a toy dataset", d, dir, spec.Dim(), spec.Dim())
+	case d.toy != "" && spec.Dim() != 2:
 		return nil, fmt.Errorf("the toy dataset %q is 2-D but the model in %s has dimension %d; give a CSV file with %d columns",
-			d.toy, dir, spec.Dim, spec.Dim)
+			d.toy, dir, spec.Dim(), spec.Dim())
 	}
 	if d.images() {
 		_, test, err := d.loadImages()
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Equal(test.Shape, spec.Shape) {
+		if !slices.Equal(test.Shape, spec.ImageShape()) {
 			return nil, fmt.Errorf("%s holds images of %s but the model in %s is for images of %s: "+
 				"give the images it was trained on, or the checkpoint of a model trained on these",
-				d, describeShape(test.Shape), dir, describeShape(spec.Shape))
+				d, describeShape(test.Shape), dir, describeShape(spec.ImageShape()))
 		}
 		return test, nil
 	}
@@ -156,13 +157,13 @@ func (d dataSource) loadForModel(n int, seed uint64, spec *modelSpec, dir string
 	if err != nil {
 		return nil, err
 	}
-	if spec.images() {
+	if spec.IsImage() {
 		return nil, fmt.Errorf("%s holds vectors of %d columns but the model in %s is an image model for %s images "+
-			"(%d values each): give images, e.g. --data mnist:DIR", d, points.Dim, dir, describeShape(spec.Shape), spec.Dim)
+			"(%d values each): give images, e.g. --data mnist:DIR", d, points.Dim, dir, describeShape(spec.ImageShape()), spec.Dim())
 	}
-	if points.Dim != spec.Dim {
+	if points.Dim != spec.Dim() {
 		return nil, fmt.Errorf("%s has %d columns but the model in %s has dimension %d: give data with %d columns, "+
-			"or the checkpoint of a model trained on data like this", d, points.Dim, dir, spec.Dim, spec.Dim)
+			"or the checkpoint of a model trained on data like this", d, points.Dim, dir, spec.Dim(), spec.Dim())
 	}
 	return points, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -74,7 +75,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *dataFlag == "" && t.spec.images() && t.data != "" {
+	if *dataFlag == "" && t.spec.IsImage() && t.data != "" {
 		*dataFlag = t.data // The images it was trained on.
 	}
 	if err := requireFlags(fs, "data", *dataFlag); err != nil {
@@ -84,14 +85,14 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	if t.spec.images() && set["truth"] {
+	if t.spec.IsImage() && set["truth"] {
 		return fmt.Errorf("eval: --truth applies to toy datasets; the model in %s is an image model", t.dir)
 	}
 	points, err := src.loadForModel(*n, *seed, t.spec, t.dir)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	if t.spec.images() && set["n"] {
+	if t.spec.IsImage() && set["n"] {
 		points = firstN(points, *n)
 	}
 
@@ -100,14 +101,14 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("eval: %w", err)
 	}
 	defer b.Finalize()
-	if t.spec.images() {
+	if t.spec.IsImage() {
 		// The dequantization noise comes from the store's random state, saved
 		// with the checkpoint; reseeding it makes --seed decide the estimate.
 		if err := t.store.SetRNGStateFromSeed(int64(*seed)); err != nil {
 			return fmt.Errorf("eval: seeding the random number generator: %w", err)
 		}
 	}
-	logProbs, err := training.LogProbs(b, t.store, t.flow, points)
+	logProbs, err := inference.LogProbs(b, t.store, t.flow, points)
 	if err != nil {
 		return fmt.Errorf("eval: %w", runError("evaluating the model", err))
 	}
@@ -121,7 +122,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "checkpoint: %s, step %d (trained%s)\n", t.dir, t.step, trainedOn)
 	fmt.Fprintf(stdout, "model: %s\n", t.spec)
-	if t.spec.images() {
+	if t.spec.IsImage() {
 		s := newScores(logProbs, points.Dim)
 		if err := s.checkFinite("the test images", false); err != nil {
 			return fmt.Errorf("eval: %w", err)

@@ -83,6 +83,9 @@ func (l *intList) String() string {
 	return joinInts(*l)
 }
 
+// Get implements flag.Getter: the sizes, as a []int.
+func (l *intList) Get() any { return []int(*l) }
+
 // Set implements flag.Value.
 func (l *intList) Set(s string) error {
 	var out []int

@@ -6,10 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
 )
 
@@ -288,26 +290,141 @@ func TestFirstN(t *testing.T) {
 	}
 }
 
+// requestFor runs buildSpec on train's model flags and -set as args give
+// them, for data of the given shape.
+func requestFor(t *testing.T, shape []int, args ...string) (*requested, error) {
+	t.Helper()
+	fs := newFlagSet("train")
+	defineModelFlags(fs)
+	settings := fs.String("set", "", "")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return buildSpec(fs, flagsSet(fs), *settings, 1, shape)
+}
+
+// TestModelSpecImageDefaults checks that the image settings left out take
+// the model's defaults (flowlib's builders'), and those given win.
 func TestModelSpecImageDefaults(t *testing.T) {
 	tests := []struct {
-		model            string
-		set              map[string]bool
-		steps            int // --steps-per-level as given (0: the model's default)
-		learnedPrior     bool
+		args             []string
 		wantSteps        int
 		wantLearnedPrior bool
 	}{
-		{"glow", nil, 0, false, 4, true},
-		{"realnvp", nil, 0, false, 3, false},
-		{"glow", map[string]bool{"learned-prior": true}, 2, false, 2, false},
-		{"realnvp", map[string]bool{"learned-prior": true}, 5, true, 5, true},
+		{[]string{"--model", "glow"}, 4, true},
+		{[]string{"--model", "realnvp"}, 3, false},
+		{[]string{"--model", "glow", "--steps-per-level", "0"}, 4, true},
+		{[]string{"--model", "glow", "--learned-prior=false", "--steps-per-level", "2"}, 2, false},
+		{[]string{"--model", "realnvp", "--learned-prior", "--steps-per-level", "5"}, 5, true},
 	}
 	for _, tt := range tests {
-		s := modelSpec{Model: tt.model, Shape: []int{28, 28, 1}, StepsPerLevel: tt.steps, LearnedPrior: tt.learnedPrior}
-		s.withDefaults(tt.set)
-		if s.StepsPerLevel != tt.wantSteps || s.LearnedPrior != tt.wantLearnedPrior {
-			t.Errorf("%s with %v: steps %d, learned prior %v; want %d, %v",
-				tt.model, tt.set, s.StepsPerLevel, s.LearnedPrior, tt.wantSteps, tt.wantLearnedPrior)
+		r, err := requestFor(t, []int{28, 28, 1}, tt.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		params, err := r.spec.Params()
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, prior := params[flowlib.ParamImageFlowSteps], params[flowlib.ParamImageFlowLearnedPrior]
+		if steps != tt.wantSteps || prior != tt.wantLearnedPrior {
+			t.Errorf("%v: steps %v, learned prior %v; want %d, %v", tt.args, steps, prior, tt.wantSteps, tt.wantLearnedPrior)
+		}
+	}
+}
+
+// TestSetFlag checks -set over the model's parameters: it sets them (typed
+// by flowlib's defaults), conflicts with a flag that sets the same one, and
+// an unknown key or a key of the other kind of data lists the valid keys.
+func TestSetFlag(t *testing.T) {
+	image, vectors := []int{28, 28, 1}, []int{2}
+	tests := []struct {
+		name    string
+		shape   []int
+		args    []string
+		want    map[string]any // parameters of the spec
+		wantErr []string
+	}{
+		{"image settings", image, []string{"--model", "glow", "--set", "image_flow_levels=1;image_flow_hidden=16,32;image_flow_coupling_scale=tanh"},
+			map[string]any{flowlib.ParamImageFlowLevels: 1, flowlib.ParamImageFlowHidden: []int{16, 32},
+				flowlib.ParamImageFlowCouplingScale: "tanh", flowlib.ParamImageFlowSteps: 4}, nil},
+		{"with flags", image, []string{"--levels", "1", "-set", "image_flow_scale_bound=2.5"},
+			map[string]any{flowlib.ParamImageFlowLevels: 1, flowlib.ParamImageFlowScaleBound: 2.5}, nil},
+		{"seed by -set", image, []string{"-set", "image_flow_seed=9"}, map[string]any{flowlib.ParamImageFlowSeed: 9}, nil},
+		{"vector settings", vectors, []string{"-set", "realnvp_couplings=3;flowbook_base=mixture;flowbook_components=5"},
+			map[string]any{flowlib.ParamRealNVPCouplings: 3, flowlib.ParamBase: "mixture", flowlib.ParamComponents: 5}, nil},
+		{"mixture takes --components' default", vectors, []string{"-set", "flowbook_base=mixture"},
+			map[string]any{flowlib.ParamComponents: 8}, nil},
+		{"conflict", image, []string{"--levels", "1", "-set", "image_flow_levels=2"}, nil,
+			[]string{"--levels and -set image_flow_levels both set", "give one"}},
+		{"unknown key", image, []string{"-set", "image_flow_depth=3"}, nil,
+			[]string{"-set image_flow_depth: unknown parameter", "realnvp model of images of 28×28×1", "valid parameters:", "image_flow_levels"}},
+		{"key of the other data", vectors, []string{"-set", "image_flow_levels=3"}, nil,
+			[]string{"-set image_flow_levels: unknown parameter", "vectors of dimension 2", "realnvp_couplings"}},
+		{"the model is a flag", image, []string{"-set", "flowbook_model=glow"}, nil, []string{"--model"}},
+		{"no value", image, []string{"-set", "image_flow_levels"}, nil, []string{"key=value"}},
+		{"bad value", image, []string{"-set", "image_flow_levels=many"}, nil, []string{"-set", "image_flow_levels"}},
+		{"invalid value", image, []string{"-set", "image_flow_invconv=qr"}, nil,
+			[]string{"-set image_flow_invconv=qr: unknown 1×1 convolution; valid: lu, exp"}},
+		{"invalid flag", image, []string{"--levels", "0"}, nil, []string{"--levels 0: realnvp needs at least 1 level"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "with flags" || tt.name == "seed by -set" {
+				tt.args = append([]string{"--model", "glow"}, tt.args...)
+			}
+			r, err := requestFor(t, tt.shape, tt.args...)
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("%v: no error, want one saying %q", tt.args, tt.wantErr)
+				}
+				wantContains(t, err.Error(), tt.wantErr...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			params, err := r.spec.Params()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for key, want := range tt.want {
+				if got := params[key]; !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %#v, want %#v", key, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestTrainWithSet trains with -set, checks that the checkpoint's
+// description has the settings and every key flowlib reads (the coupling
+// scale too, which the command line once left out), and that the same
+// command resumes: a setting equal to the checkpoint's is no conflict.
+func TestTrainWithSet(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	args := []string{"train", "--data", "moons", "--n", "200", "-set", "realnvp_couplings=1;realnvp_hidden=4",
+		"--steps", "2", "--batch", "16", "--eval-every", "0", "--checkpoint", dir}
+	out := mustRun(t, args...)
+	wantContains(t, out, "model: realnvp, dim 2, 1 couplings, hidden 4,")
+	args[slices.Index(args, "--steps")+1] = "4"
+	out = mustRun(t, args...)
+	wantContains(t, out, "resuming from the checkpoint", "1 couplings, hidden 4,")
+
+	ckpt, found, err := openCheckpoint(shared.imageCkpt)
+	if err != nil || !found {
+		t.Fatalf("openCheckpoint: found %v, error %v", found, err)
+	}
+	want, err := ckpt.spec.Params()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := want[flowlib.ParamImageFlowCouplingScale]; !ok {
+		t.Fatalf("the spec's parameters lack %s", flowlib.ParamImageFlowCouplingScale)
+	}
+	for key := range want {
+		if _, stored := ckpt.store.RootScope().GetParam(key); !stored {
+			t.Errorf("the image checkpoint lacks the parameter %s", key)
 		}
 	}
 }

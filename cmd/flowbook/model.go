@@ -1,332 +1,247 @@
 package main
 
 import (
-	"cmp"
+	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"os"
 	"slices"
 	"strings"
 
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
-	"github.com/gomlx/gomlx/support/exceptions"
+	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/flowbook/flowbook/flowlib"
 )
 
-// modelNames are the models flowbook can build. realnvp is RealNVP on
-// vectors (flowlib.RealNVP) for vector data, and the multi-scale RealNVP
-// (flowlib.RealNVPImage) for images; glow (flowlib.Glow) is for images only.
-var modelNames = []string{"realnvp", "glow"}
+// modelNames are the models flowbook can build (flowlib.ModelKinds): realnvp
+// is RealNVP on vectors (flowlib.RealNVP) for vector data, and the
+// multi-scale RealNVP (flowlib.RealNVPImage) for images; glow (flowlib.Glow)
+// is for images only.
+var modelNames = kindNames(flowlib.ModelKinds)
 
-// baseNames are the base distributions of vector models: N(0, I), a
-// learnable diagonal Gaussian, and a learnable mixture of Gaussians. Image
-// models always have a standard normal base.
-var baseNames = []string{"normal", "diag", "mixture"}
+// baseNames are the base distributions of vector models (flowlib.BaseKinds):
+// N(0, I), a learnable diagonal Gaussian, and a learnable mixture of
+// Gaussians. Image models always have a standard normal base.
+var baseNames = kindNames(flowlib.BaseKinds)
 
-// Keys of the parameters that describe the model, stored in the root scope of
-// the model store. Checkpoints save store parameters along with the weights,
-// so a checkpoint carries the description needed to rebuild its model. The
-// hyperparameters use flowlib's own keys (flowlib.ParamRealNVP* for vector
-// models, flowlib.ParamImageFlow* for image models), which the builders'
-// FromScope read back. An image model is one with paramShape; checkpoints of
-// vector models, older than image models, have none.
-const (
-	paramModel      = "flowbook_model"      // string: one of modelNames
-	paramDim        = "flowbook_dim"        // int: the data dimension (height·width·channels for images)
-	paramShape      = "flowbook_shape"      // []int: [height, width, channels] of an image model; absent for vectors
-	paramBase       = "flowbook_base"       // string: one of baseNames (vector models)
-	paramComponents = "flowbook_components" // int: mixture components (0 unless the base is "mixture")
-	paramData       = "flowbook_data"       // string: the training data, as --data names it (images: SCHEME:/abs/dir)
-)
-
-// modelSpec is everything needed to rebuild a model: its architecture. The
-// weights are not part of it; they come from the checkpoint. Which fields
-// matter depends on the kind of model: Shape is set for image models only.
-type modelSpec struct {
-	Model      string
-	Dim        int
-	Shape      []int // [height, width, channels] of an image model; nil for a vector model
-	Hidden     []int
-	ActNorm    bool
-	ScaleBound float64
-
-	// Vector models.
-	Base       string
-	Components int
-	Couplings  int
-	Mask       string
-	Activation string
-
-	// Image models. StepsPerLevel 0 means the model's default until
-	// withDefaults fills it in.
-	Levels         int
-	StepsPerLevel  int
-	LearnedPrior   bool
-	InvConv        string
-	Dequantization string
-	LogitAlpha     float64
-	Seed           int // of the 1×1 convolutions' initial rotations (glow)
+func kindNames[K ~string](kinds []K) []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return names
 }
 
-// images reports whether the spec is of an image model.
-func (s *modelSpec) images() bool { return s.Shape != nil }
+// paramData (string) is the training data, as --data names it (images:
+// SCHEME:/abs/dir), stored next to the model's description (flowlib's
+// SetParams) in the root scope of the store, so that eval and sample find
+// the test images by themselves.
+const paramData = "flowbook_data"
 
-// withDefaults fills in the image settings that depend on the model and
-// were not given on the command line (set holds the flags that were):
-// K = 4 steps per level and a learned prior for glow, K = 3 and none for
-// realnvp, as flowlib's builders have them.
-func (s *modelSpec) withDefaults(set map[string]bool) {
-	glow := s.Model == "glow"
-	if s.StepsPerLevel == 0 {
-		s.StepsPerLevel = 3
-		if glow {
-			s.StepsPerLevel = 4
-		}
-	}
-	if !set["learned-prior"] {
-		s.LearnedPrior = glow
-	}
-	if glow {
-		s.ActNorm = true // Every Glow step starts with one.
-	}
+// paramFlags are train's flags that set a parameter of the model's
+// description: the flag, and the parameter it sets for vector and for image
+// models ("" where it does not apply; checkFlagsForData rejects those).
+var paramFlags = []struct{ flag, vectorKey, imageKey string }{
+	{"model", flowlib.ParamModel, flowlib.ParamModel},
+	{"couplings", flowlib.ParamRealNVPCouplings, ""},
+	{"hidden", flowlib.ParamRealNVPHidden, flowlib.ParamImageFlowHidden},
+	{"mask", flowlib.ParamRealNVPMask, ""},
+	{"actnorm", flowlib.ParamRealNVPActNorm, flowlib.ParamImageFlowActNorm},
+	{"activation", flowlib.ParamRealNVPActivation, ""},
+	{"base", flowlib.ParamBase, ""},
+	{"components", flowlib.ParamComponents, ""},
+	{"levels", "", flowlib.ParamImageFlowLevels},
+	{"steps-per-level", "", flowlib.ParamImageFlowSteps},
+	{"learned-prior", "", flowlib.ParamImageFlowLearnedPrior},
+	{"invconv", "", flowlib.ParamImageFlowInvConv},
+	{"dequantization", "", flowlib.ParamImageFlowDequantization},
+	{"logit-alpha", "", flowlib.ParamImageFlowLogitAlpha},
 }
 
-// validate reports a spec that cannot be built, naming the flag to fix. The
-// data's dimension or image size is checked later, by flowlib, once the data
-// is known.
-func (s *modelSpec) validate() error {
-	if !slices.Contains(modelNames, s.Model) {
-		return fmt.Errorf("unknown model %q; valid models: %s", s.Model, strings.Join(modelNames, ", "))
-	}
-	for _, h := range s.Hidden {
-		if h < 1 {
-			return fmt.Errorf("--hidden sizes must be positive, got %s", joinInts(s.Hidden))
-		}
-	}
-	if s.images() {
-		return s.validateImage()
-	}
-	switch {
-	case s.Model == "glow":
-		return fmt.Errorf("the model glow needs images: use --data mnist:DIR (or fashion-mnist:DIR), " +
-			"or --model realnvp for vector data")
-	case !slices.Contains(baseNames, s.Base):
-		return fmt.Errorf("unknown base distribution %q; valid --base values: %s", s.Base, strings.Join(baseNames, ", "))
-	case s.Base == "mixture" && s.Components < 1:
-		return fmt.Errorf("--components must be at least 1 for a mixture base, got %d", s.Components)
-	case s.Couplings < 1:
-		return fmt.Errorf("--couplings must be at least 1, got %d", s.Couplings)
-	case s.Mask != "half" && s.Mask != "alternating":
-		return fmt.Errorf("unknown mask %q; valid --mask values: half, alternating", s.Mask)
-	case !(s.ScaleBound > 0):
-		return fmt.Errorf("the coupling scale bound must be positive, got %v", s.ScaleBound)
-	}
-	// activation.FromName panics on an unknown name; ask first to give an error.
-	if _, alias := activation.Aliases[s.Activation]; !alias {
-		if _, err := activation.TypeString(s.Activation); err != nil {
-			var names []string
-			for _, name := range activation.TypeStrings() {
-				names = append(names, strings.ToLower(name)) // GoMLX accepts its names in lower case too.
-			}
-			return fmt.Errorf("unknown activation %q; valid --activation values: %s", s.Activation, strings.Join(names, ", "))
-		}
-	}
-	return nil
+// requested is the model a train command line asks for: its description,
+// and the parameters the command line gave (by a flag or -set), with how
+// it gave each, for messages and for the comparison with a checkpoint.
+type requested struct {
+	spec   *flowlib.Spec
+	given  map[string]any    // parameter key → value as given
+	origin map[string]string // parameter key → "--levels" or "-set image_flow_levels"
 }
 
-// validateImage is validate for an image model. flowlib's Validate checks the
-// same and more (that the image size suits the levels), but its messages name
-// settings rather than flags.
-func (s *modelSpec) validateImage() error {
-	switch {
-	case len(s.Shape) != 3:
-		return fmt.Errorf("the image shape must be [height, width, channels], got %v", s.Shape)
-	case s.Levels < 1:
-		return fmt.Errorf("--levels must be at least 1, got %d", s.Levels)
-	case s.StepsPerLevel < 0:
-		return fmt.Errorf("--steps-per-level must be at least 1 (or 0 for the model's default), got %d", s.StepsPerLevel)
-	case s.InvConv != "lu" && s.InvConv != "exp":
-		return fmt.Errorf("unknown 1×1 convolution %q; valid --invconv values: lu, exp", s.InvConv)
-	case s.Dequantization != "uniform" && s.Dequantization != "variational":
-		return fmt.Errorf("unknown dequantization %q; valid --dequantization values: uniform, variational", s.Dequantization)
-	case !(s.LogitAlpha >= 0 && s.LogitAlpha < 0.5):
-		return fmt.Errorf("--logit-alpha must be in [0, 0.5), got %v", s.LogitAlpha)
-	case !(s.ScaleBound > 0):
-		return fmt.Errorf("the coupling scale bound must be positive, got %v", s.ScaleBound)
-	case len(s.Hidden) == 0:
-		return fmt.Errorf("--hidden needs at least one size, like 64,64")
+// buildSpec makes the description of the model that the flags given (set)
+// and the -set settings ask for, on data of the given shape ([dim] for
+// vectors): the builder's defaults, then --seed (image models), the flags,
+// then the settings. Errors name the flag or setting to fix.
+func buildSpec(fs *flag.FlagSet, set map[string]bool, settings string, seed uint64, shape []int) (*requested, error) {
+	image := len(shape) == 3
+	kind := flowlib.ModelKind(fs.Lookup("model").Value.String())
+	// The model is always given, for messages: its default is the flag's.
+	r := &requested{given: map[string]any{}, origin: map[string]string{flowlib.ParamModel: "--model"}}
+	spec, err := flowlib.NewSpec(kind, shape...)
+	if err != nil {
+		return nil, r.flagError(err)
 	}
-	return nil
-}
-
-// setParams stores the spec in the scope's parameters, where checkpoints
-// save it and newFlow reads it.
-func (s *modelSpec) setParams(scope *model.Scope) {
-	scope.SetParam(paramModel, s.Model)
-	scope.SetParam(paramDim, s.Dim)
-	if s.images() {
-		scope.SetParam(paramShape, slices.Clone(s.Shape))
-		scope.SetParam(flowlib.ParamImageFlowLevels, s.Levels)
-		scope.SetParam(flowlib.ParamImageFlowSteps, s.StepsPerLevel)
-		scope.SetParam(flowlib.ParamImageFlowHidden, slices.Clone(s.Hidden))
-		scope.SetParam(flowlib.ParamImageFlowLearnedPrior, s.LearnedPrior)
-		scope.SetParam(flowlib.ParamImageFlowInvConv, s.InvConv)
-		scope.SetParam(flowlib.ParamImageFlowDequantization, s.Dequantization)
-		scope.SetParam(flowlib.ParamImageFlowLogitAlpha, s.LogitAlpha)
-		scope.SetParam(flowlib.ParamImageFlowActNorm, s.ActNorm)
-		scope.SetParam(flowlib.ParamImageFlowScaleBound, s.ScaleBound)
-		scope.SetParam(flowlib.ParamImageFlowSeed, s.Seed)
-		return
-	}
-	scope.SetParam(paramBase, s.Base)
-	scope.SetParam(paramComponents, s.Components)
-	scope.SetParam(flowlib.ParamRealNVPCouplings, s.Couplings)
-	scope.SetParam(flowlib.ParamRealNVPHidden, slices.Clone(s.Hidden))
-	scope.SetParam(flowlib.ParamRealNVPMask, s.Mask)
-	scope.SetParam(flowlib.ParamRealNVPActNorm, s.ActNorm)
-	scope.SetParam(flowlib.ParamRealNVPActivation, s.Activation)
-	scope.SetParam(flowlib.ParamRealNVPScaleBound, s.ScaleBound)
-}
-
-// specFromScope reads a spec stored by setParams, checking that every
-// parameter is there with the right type: a checkpoint edited by hand, or
-// written by another program, gets an error naming the culprit instead of a
-// panic deep inside model building.
-func specFromScope(scope *model.Scope) (*modelSpec, error) {
-	s := &modelSpec{}
-	reads := []error{
-		readParam(scope, paramModel, &s.Model),
-		readParam(scope, paramDim, &s.Dim),
-	}
-	if _, image := scope.GetParam(paramShape); image {
-		reads = append(reads,
-			readParam(scope, paramShape, &s.Shape),
-			readParam(scope, flowlib.ParamImageFlowLevels, &s.Levels),
-			readParam(scope, flowlib.ParamImageFlowSteps, &s.StepsPerLevel),
-			readParam(scope, flowlib.ParamImageFlowHidden, &s.Hidden),
-			readParam(scope, flowlib.ParamImageFlowLearnedPrior, &s.LearnedPrior),
-			readParam(scope, flowlib.ParamImageFlowInvConv, &s.InvConv),
-			readParam(scope, flowlib.ParamImageFlowDequantization, &s.Dequantization),
-			readParam(scope, flowlib.ParamImageFlowLogitAlpha, &s.LogitAlpha),
-			readParam(scope, flowlib.ParamImageFlowActNorm, &s.ActNorm),
-			readParam(scope, flowlib.ParamImageFlowScaleBound, &s.ScaleBound),
-			readParam(scope, flowlib.ParamImageFlowSeed, &s.Seed))
-	} else {
-		reads = append(reads,
-			readParam(scope, paramBase, &s.Base),
-			readParam(scope, paramComponents, &s.Components),
-			readParam(scope, flowlib.ParamRealNVPCouplings, &s.Couplings),
-			readParam(scope, flowlib.ParamRealNVPHidden, &s.Hidden),
-			readParam(scope, flowlib.ParamRealNVPMask, &s.Mask),
-			readParam(scope, flowlib.ParamRealNVPActNorm, &s.ActNorm),
-			readParam(scope, flowlib.ParamRealNVPActivation, &s.Activation),
-			readParam(scope, flowlib.ParamRealNVPScaleBound, &s.ScaleBound))
-	}
-	for _, err := range reads {
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := s.validate(); err != nil {
+	store := model.NewStore()
+	root := store.RootScope()
+	if err := spec.SetParams(root); err != nil {
 		return nil, err
 	}
-	if s.images() && s.StepsPerLevel < 1 {
-		return nil, fmt.Errorf("parameter %q is %d, want at least 1", flowlib.ParamImageFlowSteps, s.StepsPerLevel)
+	if image {
+		root.SetParam(flowlib.ParamImageFlowSeed, int(seed%(1<<31)))
+	} else if _, found := root.GetParam(flowlib.ParamComponents); !found {
+		root.SetParam(flowlib.ParamComponents, 0) // For -set to know its type; unused without a mixture.
 	}
-	if size := shapeSize(s.Shape); s.images() && size != s.Dim {
-		return nil, fmt.Errorf("parameter %q is %v, whose size %d is not the dimension %d", paramShape, s.Shape, size, s.Dim)
+	if set["model"] {
+		r.given[flowlib.ParamModel] = string(kind)
 	}
-	return s, nil
+	for _, pf := range paramFlags {
+		key := pf.vectorKey
+		if image {
+			key = pf.imageKey
+		}
+		if !set[pf.flag] || key == "" || key == flowlib.ParamModel {
+			continue
+		}
+		value := fs.Lookup(pf.flag).Value.(flag.Getter).Get()
+		if pf.flag == "activation" {
+			value = strings.ToLower(value.(string)) // "ReLU" and "relu" are one activation: store one name.
+		}
+		if pf.flag == "steps-per-level" && value == 0 {
+			continue // 0 asks for the model's default.
+		}
+		root.SetParam(key, value)
+		r.given[key], r.origin[key] = value, "--"+pf.flag
+	}
+	if err := r.applySettings(store, settings, spec); err != nil {
+		return nil, err
+	}
+	if base, _ := root.GetParam(flowlib.ParamBase); base == string(flowlib.BaseMixture) {
+		if n, _ := root.GetParam(flowlib.ParamComponents); n == 0 && r.origin[flowlib.ParamComponents] == "" {
+			root.SetParam(flowlib.ParamComponents, 8) // --components' default.
+		}
+	}
+	if r.spec, err = flowlib.ReadSpec(root); err != nil {
+		return nil, r.flagError(err)
+	}
+	return r, nil
 }
 
-// shapeSize is the number of values in one example of the given shape.
-func shapeSize(shape []int) int {
-	size := 1
-	for _, d := range shape {
-		size *= d
+// applySettings applies -set "key=value;key=value" to the parameters in
+// store, which hold every parameter of spec's model with its type. GoMLX's
+// commandline.ParseSettings parses the values by the types of the
+// parameters there; the keys are checked first, for errors that list the
+// valid ones.
+func (r *requested) applySettings(store *model.Store, settings string, spec *flowlib.Spec) error {
+	if settings == "" {
+		return nil
 	}
-	return size
-}
-
-// readParam sets *dst to the parameter key of scope, or returns an error if it
-// is missing or of another type.
-func readParam[T any](scope *model.Scope, key string, dst *T) error {
-	value, found := scope.GetParam(key)
-	if !found {
-		return fmt.Errorf("parameter %q is missing", key)
+	var valid []string
+	for path := range store.IterParams() {
+		scope, key := model.SplitPath(path)
+		if (scope == model.RootScopePath || scope == "") &&
+			key != flowlib.ParamModel && key != flowlib.ParamDim && key != flowlib.ParamShape {
+			valid = append(valid, key)
+		}
 	}
-	v, ok := value.(T)
-	if !ok {
-		return fmt.Errorf("parameter %q is %v (%T), want a %T", key, value, value, *dst)
+	slices.Sort(valid)
+	for setting := range strings.SplitSeq(settings, ";") {
+		key, _, ok := strings.Cut(setting, "=")
+		key = strings.TrimSpace(key)
+		switch {
+		case strings.TrimSpace(setting) == "":
+			continue
+		case !ok:
+			return fmt.Errorf("-set %q: want key=value settings separated by \";\", like image_flow_steps=8;image_flow_hidden=128,128", setting)
+		case key == flowlib.ParamModel || key == flowlib.ParamDim || key == flowlib.ParamShape:
+			return fmt.Errorf("-set %s: give the model with --model; the data decide the dimension and shape", key)
+		case !slices.Contains(valid, key):
+			return fmt.Errorf("-set %s: unknown parameter for a %s model of %s; valid parameters: %s",
+				key, spec.Kind(), describeData(spec), strings.Join(valid, ", "))
+		case r.origin[key] != "":
+			return fmt.Errorf("%s and -set %s both set the parameter %s: give one of them", r.origin[key], key, key)
+		}
 	}
-	*dst = v
+	modified, err := commandline.ParseSettings(store, settings)
+	if err != nil {
+		return fmt.Errorf("-set: %v", err)
+	}
+	for _, key := range modified {
+		r.given[key], _ = store.GetParam(key)
+		r.origin[key] = "-set " + key
+	}
 	return nil
 }
 
-// flagValues returns the spec's fields keyed by the name of the train flag
-// that sets them, formatted as on the command line, so that a resumed run
-// can compare its flags with a checkpoint's architecture. A spec without a
-// mixture base has no components: "none".
-func (s *modelSpec) flagValues() map[string]string {
-	if s.images() {
-		return map[string]string{
-			"model":           s.Model,
-			"hidden":          joinInts(s.Hidden),
-			"actnorm":         fmt.Sprint(s.ActNorm),
-			"levels":          fmt.Sprint(s.Levels),
-			"steps-per-level": fmt.Sprint(s.StepsPerLevel),
-			"learned-prior":   fmt.Sprint(s.LearnedPrior),
-			"invconv":         s.InvConv,
-			"dequantization":  s.Dequantization,
-			"logit-alpha":     fmt.Sprint(s.LogitAlpha),
-		}
+// flagError rewrites a flowlib.ParamError about a parameter that the command
+// line gave in the command line's terms: "--levels 0: ..." rather than
+// "parameter image_flow_levels is 0: ...".
+func (r *requested) flagError(err error) error {
+	var perr *flowlib.ParamError
+	if !errors.As(err, &perr) || r.origin[perr.Key] == "" || perr.Missing {
+		return err
 	}
-	components := fmt.Sprint(s.Components)
-	if s.Base != "mixture" && s.Components == 0 {
-		components = "none"
+	value := formatValue(perr.Value)
+	if origin := r.origin[perr.Key]; strings.HasPrefix(origin, "-set ") {
+		return fmt.Errorf("%s=%s: %s", origin, value, perr.Reason)
 	}
-	return map[string]string{
-		"model":      s.Model,
-		"base":       s.Base,
-		"components": components,
-		"couplings":  fmt.Sprint(s.Couplings),
-		"hidden":     joinInts(s.Hidden),
-		"mask":       s.Mask,
-		"actnorm":    fmt.Sprint(s.ActNorm),
-		"activation": s.Activation,
-	}
+	return fmt.Errorf("%s %s: %s", r.origin[perr.Key], value, perr.Reason)
 }
 
-// String describes the spec in one line, for the logs.
-func (s *modelSpec) String() string {
-	onOff := func(on bool) string {
-		if on {
-			return "on"
+// formatValue writes a parameter value the way the command line takes it:
+// 64,64 for sizes.
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case []int:
+		return joinInts(v)
+	case string:
+		if v == "" {
+			return `""`
 		}
-		return "off"
 	}
-	if s.images() {
-		layers := plural(s.StepsPerLevel, "step")
-		extra := "1×1 conv " + s.InvConv
-		if s.Model == "realnvp" {
-			layers = plural(s.StepsPerLevel, "coupling")
-			extra = "actnorm " + onOff(s.ActNorm)
-		}
-		return fmt.Sprintf("%s, images %s, %s of %s, hidden %s, %s, learned prior %s, %s dequantization, logit alpha %g",
-			s.Model, describeShape(s.Shape), plural(s.Levels, "level"), layers, joinInts(s.Hidden), extra,
-			onOff(s.LearnedPrior), s.Dequantization, s.LogitAlpha)
-	}
-	base := s.Base
-	if s.Base == "mixture" {
-		base = fmt.Sprintf("mixture of %d Gaussians", s.Components)
-	}
-	return fmt.Sprintf("%s, dim %d, %d couplings, hidden %s, mask %s, actnorm %s, activation %s, base %s",
-		s.Model, s.Dim, s.Couplings, joinInts(s.Hidden), s.Mask, onOff(s.ActNorm), s.Activation, base)
+	return fmt.Sprint(v)
 }
+
+// trained is a model restored from a checkpoint directory.
+type trained struct {
+	*flowlib.Model
+	dir   string
+	store *model.Store
+	spec  *flowlib.Spec
+	flow  *flowlib.Flow
+	step  int64  // the global training step the checkpoint was saved at
+	data  string // what the model was trained on (paramData), or ""
+}
+
+// openCheckpoint restores the latest checkpoint in dir with flowlib.Load. It
+// returns found=false (and no error) when dir does not exist or holds no
+// checkpoint, and an error when the checkpoint cannot be read or does not
+// describe a model.
+func openCheckpoint(dir string) (t *trained, found bool, err error) {
+	m, err := flowlib.Load(dir)
+	if errors.Is(err, flowlib.ErrNoCheckpoint) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, errors.New(strings.TrimPrefix(err.Error(), "flowlib: "))
+	}
+	t = &trained{Model: m, dir: dir, store: m.Store, spec: m.Spec, flow: m.Flow, step: m.Step}
+	if data, ok := m.Store.RootScope().GetParam(paramData); ok {
+		t.data, _ = data.(string) // Optional: it only labels what the model was trained on.
+	}
+	return t, true, nil
+}
+
+// checkComplete is flowlib's CheckComplete, in the command line's words.
+func (t *trained) checkComplete() error {
+	if err := t.CheckComplete(); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "flowlib: "))
+	}
+	return nil
+}
+
+// isFinite reports whether x is neither NaN nor ±Inf.
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // plural writes a count and a noun, like "1 level" or "2 levels".
 func plural(n int, noun string) string {
@@ -335,159 +250,6 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
-
-// newFlow builds the flow described by the parameters of scope, the root
-// scope of a store that setParams (or a checkpoint) filled. Building only
-// declares the layers; their variables are created, or restored from the
-// checkpoint, when a graph first uses them.
-func (s *modelSpec) newFlow(scope *model.Scope) (*flowlib.Flow, error) {
-	if s.images() {
-		height, width, channels := s.Shape[0], s.Shape[1], s.Shape[2]
-		cfg := flowlib.RealNVPImage(height, width, channels)
-		if s.Model == "glow" {
-			cfg = flowlib.Glow(height, width, channels)
-		}
-		cfg.FromScope(scope)
-		if err := cfg.Validate(); err != nil {
-			return nil, err
-		}
-		return cfg.Done(), nil
-	}
-	cfg := flowlib.RealNVP(s.Dim).FromScope(scope)
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	var base flowlib.Distribution
-	switch s.Base {
-	case "normal":
-		base = flowlib.NewStandardNormal(s.Dim)
-	case "diag":
-		base = flowlib.NewDiagonalGaussian(s.Dim)
-	case "mixture":
-		base = flowlib.NewGaussianMixture(s.Components, s.Dim)
-	}
-	return &flowlib.Flow{Base: base, Bijector: cfg.Done()}, nil
-}
-
-// trained is a model restored from a checkpoint directory.
-type trained struct {
-	dir   string
-	store *model.Store
-	spec  *modelSpec
-	flow  *flowlib.Flow
-	step  int64  // the global training step the checkpoint was saved at
-	data  string // what the model was trained on (paramData), or ""
-	// varNames are the variables read from the checkpoint; see checkComplete.
-	varNames map[string]bool
-}
-
-// openCheckpoint restores the latest checkpoint in dir. It returns found=false
-// (and no error) when dir does not exist or holds no checkpoint, and an error
-// when the checkpoint cannot be read or does not describe a flowbook model.
-//
-// All variables are loaded at once (Immediate), rather than as graphs ask for
-// them, so that checkComplete can tell whether the model needed a variable
-// the checkpoint lacks.
-func openCheckpoint(dir string) (t *trained, found bool, err error) {
-	info, err := os.Stat(dir)
-	if os.IsNotExist(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("checkpoint directory %q: %w", dir, err)
-	}
-	if !info.IsDir() {
-		return nil, false, fmt.Errorf("--checkpoint %q is a file, not a directory; give the directory that train wrote", dir)
-	}
-	corrupt := func(err error) error {
-		return fmt.Errorf("the checkpoint in %q cannot be used: %v; it is corrupt or was not written by flowbook: "+
-			"retrain it, or give another --checkpoint directory", dir, err)
-	}
-
-	store := model.NewStore()
-	// GoMLX's checkpoint code panics on some malformed files (for example a
-	// variable whose size does not fit its data): catch those too.
-	var handler *checkpoint.Handler
-	var loadErr error
-	panicErr := exceptions.TryCatch[error](func() {
-		// Build (not Load) does not fail on an empty directory, and only
-		// creates directories that do not exist, which was ruled out above.
-		handler, loadErr = checkpoint.Build(store).Dir(dir).Immediate().Done()
-	})
-	if err := cmp.Or(panicErr, loadErr); err != nil {
-		return nil, false, corrupt(err)
-	}
-	if has, err := handler.HasCheckpoints(); err != nil || !has {
-		return nil, false, err
-	}
-
-	t = &trained{dir: dir, store: store, varNames: map[string]bool{}}
-	root := store.RootScope()
-	if t.spec, err = specFromScope(root); err != nil {
-		return nil, false, corrupt(err)
-	}
-	if t.flow, err = t.spec.newFlow(root); err != nil {
-		return nil, false, corrupt(err)
-	}
-	_ = readParam(root, paramData, &t.data) // Optional: it only labels what the model was trained on.
-	if err := exceptions.TryCatch[error](func() { t.step = optimizer.GetGlobalStep(store) }); err != nil {
-		return nil, false, corrupt(err)
-	}
-	for v := range store.IterVariables() {
-		t.varNames[v.Path()] = true
-	}
-	return t, true, nil
-}
-
-// checkComplete reports whether running the model created trainable
-// variables that the checkpoint did not have. Such a weight starts from its
-// initial value, so the model would silently not be the one that was trained:
-// the checkpoint's weights do not match its own description. (Non-trainable
-// variables, like the random number generator's state, may be created anew.)
-func (t *trained) checkComplete() error {
-	var missing []string
-	for v := range t.store.IterVariables() {
-		if v.Trainable && !t.varNames[v.Path()] {
-			missing = append(missing, v.Path())
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if len(missing) > 3 {
-		missing = append(missing[:3], "...")
-	}
-	return fmt.Errorf("the checkpoint in %q lacks weights of the model it describes (%s); it is corrupt or incomplete: retrain it",
-		t.dir, strings.Join(missing, ", "))
-}
-
-// nonFiniteWeights returns the paths of the trainable variables holding NaN
-// or ±Inf: the weights of a training run that diverged.
-func (t *trained) nonFiniteWeights() []string {
-	var bad []string
-	for v := range t.store.IterVariables() {
-		value, err := v.Value()
-		if !v.Trainable || err != nil {
-			continue
-		}
-		finite := true
-		value.MustConstFlatData(func(flat any) {
-			switch f := flat.(type) {
-			case []float32:
-				finite = !slices.ContainsFunc(f, func(x float32) bool { return !isFinite(float64(x)) })
-			case []float64:
-				finite = !slices.ContainsFunc(f, func(x float64) bool { return !isFinite(x) })
-			}
-		})
-		if !finite {
-			bad = append(bad, v.Path())
-		}
-	}
-	return bad
-}
-
-// isFinite reports whether x is neither NaN nor ±Inf.
-func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // openCheckpointForUse is openCheckpoint for eval and sample, which need a
 // checkpoint: a missing one is an error that says how to make one.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib/data"
 	"github.com/flowbook/flowbook/flowlib/images"
-	"github.com/flowbook/flowbook/flowlib/training"
+	"github.com/flowbook/flowbook/flowlib/inference"
 )
 
 const sampleUsage = `Usage: flowbook sample --checkpoint DIR --out file.csv|-|file.png [flags]
@@ -94,7 +94,7 @@ func cmdSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if t.spec.images() {
+	if t.spec.IsImage() {
 		return sampleImages(&f, set, t, stdout, stderr)
 	}
 	if err := checkVectorSampleFlags(&f, set, t); err != nil {
@@ -111,7 +111,7 @@ func cmdSample(args []string, stdout, stderr io.Writer) error {
 	if err := t.store.SetRNGStateFromSeed(f.seed); err != nil {
 		return fmt.Errorf("sample: seeding the random number generator: %w", err)
 	}
-	points, err := training.Sample(b, t.store, t.flow, f.n, f.temperature)
+	points, err := inference.Sample(b, t.store, t.flow, f.n, f.temperature)
 	if err != nil {
 		return fmt.Errorf("sample: %w", runError("sampling the model", err))
 	}
@@ -144,7 +144,7 @@ func isPNG(out string) bool { return strings.HasSuffix(strings.ToLower(out), ".p
 // checkVectorSampleFlags rejects the image-only options of sample for the
 // vector model t.
 func checkVectorSampleFlags(f *sampleFlags, set map[string]bool, t *trained) error {
-	vector := fmt.Sprintf("the model in %s is a vector model of dimension %d", t.dir, t.spec.Dim)
+	vector := fmt.Sprintf("the model in %s is a vector model of dimension %d", t.dir, t.spec.Dim())
 	if isPNG(f.out) {
 		return fmt.Errorf("PNG output needs an image model, but %s: write CSV instead (--out file.csv, or - for stdout)", vector)
 	}
@@ -230,7 +230,7 @@ func sampleImages(f *sampleFlags, set map[string]bool, t *trained, stdout, stder
 	switch {
 	case f.reconstruct:
 		originals := firstN(test, n)
-		back, err := training.Reconstruct(b, t.store, t.flow, originals)
+		back, err := inference.Reconstruct(b, t.store, t.flow, originals)
 		if err != nil {
 			return fmt.Errorf("sample: %w", runError("reconstructing the test images", err))
 		}
@@ -244,7 +244,7 @@ func sampleImages(f *sampleFlags, set map[string]bool, t *trained, stdout, stder
 		note = fmt.Sprintf("largest difference between an image and its reconstruction: %g pixel levels\n",
 			maxAbsDiff(originals.Values, back.Values))
 	case f.interpolate != "":
-		line, err := training.InterpolateLatents(b, t.store, t.flow, test, pair[0], pair[1], f.steps)
+		line, err := inference.InterpolateLatents(b, t.store, t.flow, test, pair[0], pair[1], f.steps)
 		if err != nil {
 			return fmt.Errorf("sample: %w", runError("interpolating", err))
 		}
@@ -252,7 +252,7 @@ func sampleImages(f *sampleFlags, set map[string]bool, t *trained, stdout, stder
 		what = fmt.Sprintf("%d images along the latent line from test image %d to test image %d of %s",
 			line.N, pair[0], pair[1], src)
 	default:
-		samples, err := training.Sample(b, t.store, t.flow, n, f.temperature)
+		samples, err := inference.Sample(b, t.store, t.flow, n, f.temperature)
 		if err != nil {
 			return fmt.Errorf("sample: %w", runError("sampling the model", err))
 		}

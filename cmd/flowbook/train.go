@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -52,10 +55,16 @@ checkpoint saved before a failure stays, and the same command resumes it.
 --max-time stops training after that much time (the checkpoint is saved);
 the same command again continues from there.
 
+-set "key=value;key=value" sets any parameter of the model by its flowlib
+key (flowlib.Param*), including those without a flag, such as
+image_flow_coupling_scale=tanh or realnvp_scale_bound=2; a wrong key lists
+the valid ones for the model and data. A flag and -set cannot both set one
+parameter.
+
 If DIR already holds a checkpoint, training resumes from it and continues up
 to --steps steps in total. The model's description is stored in the
 checkpoint: architecture flags left out are taken from it, and those given
-must match it.
+must match it (-set settings too).
 
 Examples:
   flowbook train --data moons --steps 3000 --checkpoint /tmp/fb-moons
@@ -64,6 +73,7 @@ Examples:
   flowbook train --data moons --steps 6000 --checkpoint /tmp/fb-moons   # resumes the first one
   flowbook train --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
   flowbook train --model realnvp --data mnist:.cache/mnist --levels 2 --steps-per-level 2 --test-n 500 --checkpoint /tmp/fb-rnvp
+  flowbook train --model glow --data mnist:.cache/mnist -set "image_flow_steps=8;image_flow_hidden=128,128" --checkpoint /tmp/fb-glow8
 `
 
 // Flags that only one kind of data uses. Giving one for the other kind is
@@ -82,16 +92,16 @@ var (
 	imageOnlyFlags = []string{"levels", "steps-per-level", "learned-prior", "invconv", "dequantization", "logit-alpha", "test-n"}
 )
 
-// trainFlags are the flags of the train command.
+// trainFlags are the flags of the train command, but for those of the
+// model's description (paramFlags), which buildSpec reads from the flag set.
 type trainFlags struct {
 	data         string
 	n            int
 	testFraction float64
 	testN        int
 	seed         uint64
+	settings     string // -set
 
-	spec       modelSpec
-	hidden     intList
 	steps      int
 	batch      int
 	lr, clip   float64
@@ -109,31 +119,41 @@ const (
 	defaultImageBatch  = 32
 )
 
+// defineModelFlags defines train's flags of the model's description, with
+// defaults those of flowlib's builders (only the flags given are applied).
+func defineModelFlags(fs *flag.FlagSet) {
+	hidden := intList{64, 64}
+	fs.String("model", string(flowlib.ModelRealNVP), "model to train: realnvp (vectors or images) or glow (images)")
+	fs.Int("couplings", 8, "number of RealNVP coupling layers (vector data)")
+	fs.Var(&hidden, "hidden", "hidden layer `sizes` of each coupling's MLP, or channels of its ConvNet for images, comma-separated")
+	fs.String("mask", string(flowlib.MaskHalf), "coupling mask pattern: half or alternating (vector data)")
+	fs.Bool("actnorm", true, "put an ActNorm layer before every coupling (realnvp; glow always has them)")
+	fs.String("activation", "relu", "activation of the MLPs: relu, tanh, silu, gelu, ... (vector data)")
+	fs.String("base", string(flowlib.BaseNormal), "base distribution: "+strings.Join(baseNames, ", ")+" (vector data)")
+	fs.Int("components", 8, "number of Gaussians of a mixture base (vector data)")
+	fs.Int("levels", 2, "number of scales L of an image model (each one halves the height and width)")
+	fs.Int("steps-per-level", 0, "flow steps K per level of an image model (0: 4 for glow, 3 for realnvp)")
+	fs.Bool("learned-prior", false, "learned conditional prior for the factored-out channels (default: on for glow, off for realnvp; --learned-prior=false turns it off)")
+	fs.String("invconv", string(flowlib.InvConvLU), "glow's invertible 1×1 convolutions: lu or exp")
+	fs.String("dequantization", string(flowlib.DequantizeUniform), "dequantization of the pixel values: uniform or variational")
+	fs.Float64("logit-alpha", 0.05, "the α of the logit preprocessing of images, in [0, 0.5)")
+}
+
 // cmdTrain runs "flowbook train".
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlagSet("train")
-	f := trainFlags{hidden: intList{64, 64}}
+	var f trainFlags
 	fs.StringVar(&f.data, "data", "", "`NAME|file.csv|mnist:DIR`: a toy dataset ("+strings.Join(toyNames(), ", ")+
 		"), a CSV file with one point per row, or the MNIST (mnist:DIR) or Fashion-MNIST (fashion-mnist:DIR) files in DIR (required)")
 	fs.IntVar(&f.n, "n", 20000, "number of points to draw from a toy dataset")
 	fs.Float64Var(&f.testFraction, "test-fraction", 0.2, "fraction of the points held out as the test set (vector data)")
 	fs.IntVar(&f.testN, "test-n", 0, "evaluate only the first `N` test images during training (images; 0: all)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the toy data, the train/test split, the initial weights and the batch order")
-	fs.StringVar(&f.spec.Model, "model", "realnvp", "model to train: realnvp (vectors or images) or glow (images)")
-	fs.IntVar(&f.spec.Couplings, "couplings", 8, "number of RealNVP coupling layers (vector data)")
-	fs.Var(&f.hidden, "hidden", "hidden layer `sizes` of each coupling's MLP, or channels of its ConvNet for images, comma-separated")
-	fs.StringVar(&f.spec.Mask, "mask", "half", "coupling mask pattern: half or alternating (vector data)")
-	fs.BoolVar(&f.spec.ActNorm, "actnorm", true, "put an ActNorm layer before every coupling (realnvp; glow always has them)")
-	fs.StringVar(&f.spec.Activation, "activation", "relu", "activation of the MLPs: relu, tanh, silu, gelu, ... (vector data)")
-	fs.StringVar(&f.spec.Base, "base", "normal", "base distribution: "+strings.Join(baseNames, ", ")+" (vector data)")
-	fs.IntVar(&f.spec.Components, "components", 8, "number of Gaussians of a mixture base (vector data)")
-	fs.IntVar(&f.spec.Levels, "levels", 2, "number of scales L of an image model (each one halves the height and width)")
-	fs.IntVar(&f.spec.StepsPerLevel, "steps-per-level", 0, "flow steps K per level of an image model (0: 4 for glow, 3 for realnvp)")
-	fs.BoolVar(&f.spec.LearnedPrior, "learned-prior", false, "learned conditional prior for the factored-out channels (default: on for glow, off for realnvp; --learned-prior=false turns it off)")
-	fs.StringVar(&f.spec.InvConv, "invconv", "lu", "glow's invertible 1×1 convolutions: lu or exp")
-	fs.StringVar(&f.spec.Dequantization, "dequantization", "uniform", "dequantization of the pixel values: uniform or variational")
-	fs.Float64Var(&f.spec.LogitAlpha, "logit-alpha", 0.05, "the α of the logit preprocessing of images, in [0, 0.5)")
+	defineModelFlags(fs)
+	fs.StringVar(&f.settings, "set", "", "model parameters as `key=value;key=value`, like "+
+		"\"image_flow_steps=8;image_flow_hidden=128,128\" (the keys are flowlib's Param* keys; "+
+		"a wrong key lists the valid ones); a flag and -set cannot both set one parameter")
 	fs.IntVar(&f.steps, "steps", 2000, "total number of training steps (a resumed run continues up to it)")
 	fs.IntVar(&f.batch, "batch", 0, fmt.Sprintf("examples per training step (0: %d for vector data, %d for images)", defaultVectorBatch, defaultImageBatch))
 	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate of Adam (decayed along a cosine to 1% of it)")
@@ -150,13 +170,6 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	set := flagsSet(fs)
-	f.spec.Hidden = f.hidden
-	// "ReLU" and "relu" are one activation: store one name.
-	f.spec.Activation = strings.ToLower(f.spec.Activation)
-	// No flag for the scale bound yet: the default suits data scaled like the
-	// toys, and the logit-preprocessed images.
-	f.spec.ScaleBound = flowlib.DefaultScaleBound
-	f.spec.Seed = int(f.seed % (1 << 31))
 	if err := f.check(); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -168,7 +181,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if err := checkFlagsForData(set, src, f.spec.Model); err != nil {
+	if err := checkFlagsForData(set, src, fs.Lookup("model").Value.String()); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 
@@ -182,15 +195,15 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	spec := f.spec
-	spec.Dim = trainSet.Dim
+	shape := []int{trainSet.Dim}
 	if src.images() {
-		spec.Shape = trainSet.EventShape()
+		shape = trainSet.EventShape()
 	}
-	spec.withDefaults(set)
-	if err := spec.validate(); err != nil {
+	req, err := buildSpec(fs, set, f.settings, f.seed, shape)
+	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	spec := req.spec
 
 	// An existing checkpoint decides the architecture: check the flags against it.
 	ckpt, resuming, err := openCheckpoint(f.checkpoint)
@@ -201,27 +214,24 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		if err := checkModelFlags(set, ckpt.spec); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
-		if err := checkResume(set, &spec, ckpt, src.String(), stdout); err != nil {
+		if err := checkResume(req, ckpt, src.String(), stdout); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
-		spec = *ckpt.spec
-	} else {
-		if err := checkModelFlags(set, &spec); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-		if spec.Base != "mixture" {
-			spec.Components = 0 // Unused without a mixture; zero keeps it out of the description.
-		}
+		spec = ckpt.spec
+	} else if err := checkModelFlags(set, spec); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 
 	// The model: its description goes into the store's parameters first, so
-	// that every checkpoint carries it, and the flow is built from them.
+	// that every checkpoint carries it, and the flow is built from it.
 	store := model.NewStore()
 	root := store.RootScope()
-	spec.setParams(root)
+	if err := spec.SetParams(root); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	root.SetParam(paramData, src.String())
 	root.SetParam(model.ParamInitialSeed, int64(f.seed)) // Reproducible initial weights.
-	flow, err := spec.newFlow(root)
+	flow, err := spec.Flow()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -248,7 +258,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 			evaluated = fmt.Sprintf(" (the first %d evaluated during training)", evalSet.N)
 		}
 		fmt.Fprintf(stdout, "data: %s, images of %s: %d to train on, %d to test on%s\n",
-			src, describeShape(spec.Shape), trainSet.N, testSet.N, evaluated)
+			src, describeShape(spec.ImageShape()), trainSet.N, testSet.N, evaluated)
 	} else {
 		// The test set goes next to the checkpoints, for "flowbook eval" to reuse.
 		testPath := filepath.Join(f.checkpoint, "test.csv")
@@ -263,7 +273,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "data: %s, %d points%s: %d to train on, %d to test on (saved in %s)\n",
 			src, trainSet.N+testSet.N, drawn, trainSet.N, testSet.N, testPath)
 	}
-	fmt.Fprintf(stdout, "model: %s\n", &spec)
+	fmt.Fprintf(stdout, "model: %s\n", spec)
 	startStep := 0
 	if resuming {
 		startStep = int(ckpt.step)
@@ -276,7 +286,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	batch := f.batch
 	if batch == 0 {
 		batch = defaultVectorBatch
-		if spec.images() {
+		if spec.IsImage() {
 			batch = defaultImageBatch
 		}
 	}
@@ -318,7 +328,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "training NLL (moving average): %.4f nats\n", result.TrainNLL)
 	}
 	final := result.Evals[len(result.Evals)-1]
-	if spec.images() {
+	if spec.IsImage() {
 		fmt.Fprintf(stdout, "test set at step %d, %d images:\n", final.Step, evalSet.N)
 		printImageScores(stdout, final.NLL, final.BitsPerDim)
 	} else if err := printVectorScores(stdout, stderr, b, store, flow, src, testSet, out.testCSV, final.Step); err != nil {
@@ -348,7 +358,7 @@ func (l leftovers) afterFailure(err error) error {
 	case openErr != nil:
 		return noteError{err, fmt.Sprintf("the checkpoint in %s cannot be read back either", l.dir)}
 	case found:
-		if bad := t.nonFiniteWeights(); len(bad) > 0 {
+		if bad := t.NonFiniteWeights(); len(bad) > 0 {
 			// Saved after the step that diverged: resuming it would fail again.
 			return noteError{err, fmt.Sprintf("%s keeps the checkpoint of step %d, but its weights %s are not finite: "+
 				"delete the directory, or give a new --checkpoint", l.dir, t.step, firstFew(bad))}
@@ -401,7 +411,7 @@ func (f *trainFlags) loadVectors(src dataSource) (train, test *data.Samples, err
 // the mean is the same number as the last evaluation's, -NLL.
 func printVectorScores(stdout, stderr io.Writer, b compute.Backend, store *model.Store, flow *flowlib.Flow,
 	src dataSource, testSet *data.Samples, testPath string, step int) error {
-	logProbs, err := training.LogProbs(b, store, flow, testSet)
+	logProbs, err := inference.LogProbs(b, store, flow, testSet)
 	if err != nil {
 		return runError("evaluating the model", err)
 	}
@@ -478,14 +488,13 @@ func checkFlagsForData(set map[string]bool, src dataSource, modelName string) er
 // checkModelFlags rejects image flags that the model of spec (the
 // checkpoint's, when resuming) does not have: glow's 1×1 convolutions are not
 // in realnvp, and glow cannot do without ActNorm.
-func checkModelFlags(set map[string]bool, spec *modelSpec) error {
-	if !spec.images() {
-		return nil
-	}
+func checkModelFlags(set map[string]bool, spec *flowlib.Spec) error {
 	switch {
-	case spec.Model == "realnvp" && set["invconv"]:
+	case !spec.IsImage():
+		return nil
+	case spec.Kind() == flowlib.ModelRealNVP && set["invconv"]:
 		return fmt.Errorf("--invconv applies to glow, whose steps have 1×1 convolutions; realnvp has none")
-	case spec.Model == "glow" && set["actnorm"]:
+	case spec.Kind() == flowlib.ModelGlow && set["actnorm"]:
 		return fmt.Errorf("--actnorm applies to realnvp: every glow step starts with an ActNorm")
 	}
 	return nil
@@ -510,25 +519,41 @@ func progressOn(value string, stdout io.Writer) (bool, error) {
 	return false, fmt.Errorf("--progress must be on, off or auto, got %q", value)
 }
 
-// checkResume compares a run's flags with the checkpoint it resumes. The
-// architecture flags given on the command line (set) must match the
+// checkResume compares a run's request with the checkpoint it resumes. The
+// parameters given on the command line (by a flag or -set) must match the
 // checkpoint's description, because the saved weights only fit that
 // architecture; the caller takes those left out from the checkpoint. Another
 // dataset of the same dimension is allowed (that is fine-tuning), with a note.
-func checkResume(set map[string]bool, spec *modelSpec, ckpt *trained, dataName string, stdout io.Writer) error {
+func checkResume(req *requested, ckpt *trained, dataName string, stdout io.Writer) error {
+	spec := req.spec
 	switch {
-	case spec.images() != ckpt.spec.images() || spec.images() && !slices.Equal(spec.Shape, ckpt.spec.Shape):
+	case spec.IsImage() != ckpt.spec.IsImage() || !slices.Equal(spec.ImageShape(), ckpt.spec.ImageShape()):
 		return fmt.Errorf("the data are %s but the model in the checkpoint %q is for %s; "+
 			"use data like the model's, or a new --checkpoint directory", describeData(spec), ckpt.dir, describeData(ckpt.spec))
-	case spec.Dim != ckpt.spec.Dim:
+	case spec.Dim() != ckpt.spec.Dim():
 		return fmt.Errorf("the data has dimension %d but the model in the checkpoint %q has dimension %d; "+
-			"use data of dimension %d, or a new --checkpoint directory", spec.Dim, ckpt.dir, ckpt.spec.Dim, ckpt.spec.Dim)
+			"use data of dimension %d, or a new --checkpoint directory", spec.Dim(), ckpt.dir, ckpt.spec.Dim(), ckpt.spec.Dim())
 	}
-	want, have := spec.flagValues(), ckpt.spec.flagValues()
+	want, err := spec.Params()
+	if err != nil {
+		return err
+	}
+	have, err := ckpt.spec.Params()
+	if err != nil {
+		return err
+	}
 	var diffs []string
-	for _, name := range slices.Sorted(maps.Keys(want)) {
-		if set[name] && want[name] != have[name] {
-			diffs = append(diffs, fmt.Sprintf("--%s %s (checkpoint: %s)", name, want[name], have[name]))
+	for _, key := range slices.Sorted(maps.Keys(req.given)) {
+		wanted, ok := want[key]
+		if !ok {
+			wanted = req.given[key] // Not part of the model asked for, like the components of no mixture.
+		}
+		had, ok := have[key]
+		if !ok {
+			had = "none"
+		}
+		if !reflect.DeepEqual(wanted, had) {
+			diffs = append(diffs, fmt.Sprintf("%s %s (checkpoint: %s)", req.origin[key], formatValue(wanted), formatValue(had)))
 		}
 	}
 	if len(diffs) > 0 {
@@ -545,9 +570,9 @@ func checkResume(set map[string]bool, spec *modelSpec, ckpt *trained, dataName s
 
 // describeData says what data a spec is for: "images of 28×28×1" or
 // "vectors of dimension 2".
-func describeData(spec *modelSpec) string {
-	if spec.images() {
-		return "images of " + describeShape(spec.Shape)
+func describeData(spec *flowlib.Spec) string {
+	if spec.IsImage() {
+		return "images of " + describeShape(spec.ImageShape())
 	}
-	return fmt.Sprintf("vectors of dimension %d", spec.Dim)
+	return fmt.Sprintf("vectors of dimension %d", spec.Dim())
 }
