@@ -578,7 +578,8 @@ func RestoreCheckpoint(store *model.Store, dir string) error {
 		handler, loadErr = checkpoint.Build(store).Dir(dir).Immediate().Done()
 	})
 	if err := cmp.Or(panicErr, loadErr); err != nil {
-		return fmt.Errorf("flowlib: the checkpoint in %q cannot be read: %w", dir, err)
+		return fmt.Errorf("flowlib: the checkpoint in %q cannot be used: reading it failed: %w; it is corrupt: "+
+			"retrain it, or load another directory", dir, err)
 	}
 	if has, err := handler.HasCheckpoints(); err != nil {
 		return fmt.Errorf("flowlib: checkpoint directory %q: %w", dir, err)
