@@ -13,11 +13,13 @@ import (
 
 // DataChecker is implemented by bijectors that accept only some inputs, such
 // as the dequantization layers, which need integer pixel values, and [Logit],
-// which needs values in [0, 1]. CheckData returns an error describing the
-// first value it rejects; values holds examples row-major, valuesPerExample
-// each.
+// which needs values in [0, 1]. CheckData and CheckData64 return an error
+// describing the first value they reject, in float32 or float64 data; values
+// holds examples row-major, valuesPerExample each. (Go methods cannot be
+// generic, hence one method per precision.)
 type DataChecker interface {
 	CheckData(values []float32, valuesPerExample int) error
+	CheckData64(values []float64, valuesPerExample int) error
 }
 
 // CheckData validates data for the flow before it reaches a graph, which
@@ -35,8 +37,34 @@ type DataChecker interface {
 //     into chains), if it is a [DataChecker]: integer pixel values for a
 //     dequantizing image flow, [0, 1] for a leading [Logit].
 //
-// The training package calls it on its training, test and evaluation data.
+// The training and inference packages call it on the data they are given.
+// [Flow.CheckData64] is the same check of float64 data.
 func (f *Flow) CheckData(values []float32, valuesPerExample int) error {
+	if err := checkValues(f, values, valuesPerExample); err != nil {
+		return err
+	}
+	if checker, ok := f.firstLayer().(DataChecker); ok {
+		return checker.CheckData(values, valuesPerExample)
+	}
+	return nil
+}
+
+// CheckData64 is [Flow.CheckData] for float64 data, checked as it is, for a
+// model that computes in float64: a value that only rounding to float32
+// would bring into the first layer's domain is rejected.
+func (f *Flow) CheckData64(values []float64, valuesPerExample int) error {
+	if err := checkValues(f, values, valuesPerExample); err != nil {
+		return err
+	}
+	if checker, ok := f.firstLayer().(DataChecker); ok {
+		return checker.CheckData64(values, valuesPerExample)
+	}
+	return nil
+}
+
+// checkValues makes the checks of CheckData that hold for every flow: the
+// size of the examples and finite values.
+func checkValues[T float32 | float64](f *Flow, values []T, valuesPerExample int) error {
 	if f.Base != nil {
 		event := f.Base.EventShape()
 		if want := eventSize(event); valuesPerExample != want {
@@ -59,9 +87,6 @@ func (f *Flow) CheckData(values []float32, valuesPerExample int) error {
 				"log-probability, and any loss and gradient over it, NaN; remove or impute it", v, i/valuesPerExample, i%valuesPerExample)
 		}
 	}
-	if checker, ok := f.firstLayer().(DataChecker); ok {
-		return checker.CheckData(values, valuesPerExample)
-	}
 	return nil
 }
 
@@ -80,8 +105,8 @@ func (f *Flow) firstLayer() Bijector {
 // CheckTensor is [Flow.CheckData] for a tensor to give to LogProb: x must
 // be float32 or float64 of shape [batchSize, event...], with the base
 // distribution's event shape (the data's shape in every flow this package
-// builds) and batchSize ≥ 1, and its values must pass CheckData. float64
-// values are checked after rounding to float32.
+// builds) and batchSize ≥ 1, and its values must pass CheckData, or
+// CheckData64 for a float64 tensor.
 func (f *Flow) CheckTensor(x *tensors.Tensor) error {
 	if x == nil {
 		return errors.New("no tensor (nil)")
@@ -103,12 +128,11 @@ func (f *Flow) CheckTensor(x *tensors.Tensor) error {
 	if shape.Dimensions[0] == 0 {
 		return fmt.Errorf("empty batch (shape %s): give at least one example", shape)
 	}
-	values := flatFloat64(x)
-	f32 := make([]float32, len(values))
-	for i, v := range values {
-		f32[i] = float32(v)
+	perExample := shape.Size() / shape.Dimensions[0]
+	if shape.DType == dtypes.Float64 {
+		return f.CheckData64(tensors.MustCopyFlatData[float64](x), perExample)
 	}
-	return f.CheckData(f32, shape.Size()/shape.Dimensions[0])
+	return f.CheckData(tensors.MustCopyFlatData[float32](x), perExample)
 }
 
 // eventSize is the number of values in one event of the given shape.

@@ -207,8 +207,18 @@ func (l *Logit) Inverse(_ *model.Scope, z *Node) (y, logDet *Node) {
 // strictly inside (0, 1) when Alpha is 0, where the logit of 0 and 1 is
 // infinite. It is the check the graph does not make (see [Logit]).
 func (l *Logit) CheckData(values []float32, valuesPerExample int) error {
-	if !(l.Alpha >= 0 && l.Alpha < 0.5) {
-		return fmt.Errorf("logit alpha must be in [0, 0.5), got %v", l.Alpha)
+	return checkUnitInterval(l.Alpha, values, valuesPerExample)
+}
+
+// CheckData64 implements [DataChecker]: [Logit.CheckData] for float64 data.
+func (l *Logit) CheckData64(values []float64, valuesPerExample int) error {
+	return checkUnitInterval(l.Alpha, values, valuesPerExample)
+}
+
+// checkUnitInterval does the work of Logit.CheckData in either precision.
+func checkUnitInterval[T float32 | float64](alpha float64, values []T, valuesPerExample int) error {
+	if !(alpha >= 0 && alpha < 0.5) {
+		return fmt.Errorf("logit alpha must be in [0, 0.5), got %v", alpha)
 	}
 	per := max(valuesPerExample, 1)
 	for i, v := range values {
@@ -216,7 +226,7 @@ func (l *Logit) CheckData(values []float32, valuesPerExample int) error {
 		case !(v >= 0 && v <= 1): // also NaN
 			return fmt.Errorf("value %v of example %d, coordinate %d is outside [0, 1], the domain of the Logit layer "+
 				"(it would give NaN there): rescale the data into [0, 1] first, e.g. pixel/256", v, i/per, i%per)
-		case l.Alpha == 0 && (v == 0 || v == 1):
+		case alpha == 0 && (v == 0 || v == 1):
 			return fmt.Errorf("value %v of example %d, coordinate %d is the edge of [0, 1], where Logit with alpha = 0 "+
 				"is infinite: use alpha > 0 (RealNVP used 0.05), or keep the data strictly inside (0, 1), e.g. by dequantizing",
 				v, i/per, i%per)
@@ -254,15 +264,27 @@ func (d *UniformDequantization) CheckData(values []float32, valuesPerExample int
 	return checkIntegerLevels(values, valuesPerExample, d.Levels)
 }
 
+// CheckData64 implements [DataChecker]: [UniformDequantization.CheckData]
+// for float64 data.
+func (d *UniformDequantization) CheckData64(values []float64, valuesPerExample int) error {
+	return checkIntegerLevels(values, valuesPerExample, d.Levels)
+}
+
 // CheckData implements [DataChecker]: every value must be an integer in
 // 0…Levels−1.
 func (d *VariationalDequantization) CheckData(values []float32, valuesPerExample int) error {
 	return checkIntegerLevels(values, valuesPerExample, d.Levels)
 }
 
-func checkIntegerLevels(values []float32, valuesPerExample, levels int) error {
+// CheckData64 implements [DataChecker]: [VariationalDequantization.CheckData]
+// for float64 data.
+func (d *VariationalDequantization) CheckData64(values []float64, valuesPerExample int) error {
+	return checkIntegerLevels(values, valuesPerExample, d.Levels)
+}
+
+func checkIntegerLevels[T float32 | float64](values []T, valuesPerExample, levels int) error {
 	for i, v := range values {
-		if !(v >= 0 && v <= float32(levels-1) && v == float32(math.Floor(float64(v)))) {
+		if !(v >= 0 && v <= T(levels-1) && v == T(math.Floor(float64(v)))) {
 			return fmt.Errorf("value %v of example %d (position %d) is not an integer in 0…%d: this model dequantizes "+
 				"%d-level data, so give it raw pixel values, not rescaled or normalised ones",
 				v, i/max(valuesPerExample, 1), i%max(valuesPerExample, 1), levels-1, levels)

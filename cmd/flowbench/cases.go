@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -242,7 +243,7 @@ func trainingWorker(env *environment, newFlow func() *flowlib.Flow, trainSet, te
 // heldOut evaluates the metric of a training case on held-out data: the mean
 // negative log-likelihood in nats, or bits per dimension.
 func heldOut(env *environment, t *trainer, testSet *data.Samples, metric string) (float64, error) {
-	logProb, err := training.MeanLogProb(env.backend, t.store, t.flow, testSet)
+	logProb, err := inference.MeanLogProb(env.backend, t.store, t.flow, testSet)
 	if err != nil {
 		return 0, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/flowbook/flowbook/exercises/internal/grading"
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/flowcheck"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -78,7 +79,7 @@ func TestNICETrains(t *testing.T) {
 			c.Fatalf("checking: training NICE(6, 32) on EightGaussians\ngot:      %s\nhint:     the loss became NaN or Inf: check the layers' order and that the base is flowlib.NewStandardNormal(2)", grading.FirstLines(err.Error(), 4))
 		}
 		c.NoError(err, "training NICE(6, 32) on EightGaussians", "the flow must take [batchSize, 2] float32 data")
-		meanLogProb, err := training.MeanLogProb(c.Backend(), store, flow, testSet)
+		meanLogProb, err := inference.MeanLogProb(c.Backend(), store, flow, testSet)
 		c.NoError(err, "the held-out log-likelihood of the trained NICE", "the flow must take [batchSize, 2] float32 data")
 		nll := -meanLogProb
 		c.Logf("held-out NLL %.3f nats after %d steps (%s); threshold %.2f, volume-preserving floor log 2π = %.3f",

@@ -44,7 +44,7 @@ func NormalNoise(seed uint64, dims ...int) *tensors.Tensor {
 // bound with k samples per point:
 //
 //   - FlowLogLikelihood: the mean of log p(x) under the flow, whose variables
-//     are in flowStore (training.MeanLogProb does it).
+//     are in flowStore (inference.MeanLogProb does it).
 //   - ELBO and IWAE: draw eps := NormalNoise(seed, k, points.N, vae.Latent),
 //     noise for k samples per point. In one graph run with vaeStore (the VAE's
 //     variables), compute the log-weights log w_i = [ELBO](scope, vae, x, ε_i)

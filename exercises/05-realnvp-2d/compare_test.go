@@ -69,7 +69,7 @@ func TestFlowVsVAE(t *testing.T) {
 
 		what := fmt.Sprintf("on %d moons points, a flow and a VAE with the same density N(b, W Wᵀ + σ²I)", points.N)
 		c.Close(what+": FlowLogLikelihood, the flow's exact mean log p(x)", got.FlowLogLikelihood, flowLL, 1e-4,
-			"the mean over the points of the flow's log p(x) (training.MeanLogProb)",
+			"the mean over the points of the flow's log p(x) (inference.MeanLogProb)",
 			grading.Mistake(-flowLL, "FlowLogLikelihood is the mean log-likelihood, not the negative log-likelihood"),
 			grading.Mistake(flowLL*float64(points.N), "the mean over the points, not the sum"))
 		c.Close(what+": ELBO, the mean single-sample ELBO with ε_0 = eps[0]", got.ELBO, elbo, 1e-4,

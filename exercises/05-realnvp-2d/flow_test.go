@@ -14,6 +14,7 @@ import (
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
 	"github.com/flowbook/flowbook/flowlib/flowcheck"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -143,7 +144,7 @@ func TestRealNVP2DMoons(t *testing.T) {
 		trainSet, testSet := all.Split(1.0/6, 2)
 		store := model.NewStore()
 		store.SetParam(model.ParamInitialSeed, int64(1))
-		before, err := training.MeanLogProb(c.Backend(), store, flow, testSet)
+		before, err := inference.MeanLogProb(c.Backend(), store, flow, testSet)
 		c.NoError(err, "the held-out log-likelihood of your untrained flow", "the flow must work on [batchSize, 2] float32 points")
 		start := time.Now()
 		result, err := training.New(c.Backend(), store, flow, trainSet).

@@ -512,3 +512,74 @@ func TestRowAndFloat64(t *testing.T) {
 		t.Error("Float64 returned a view, want a copy")
 	}
 }
+
+// TestReadCSVQuotedFields checks what encoding/csv adds to ReadCSV: quoted
+// fields, in the header and in data rows, with commas and doubled quotes
+// inside them; and that a stray quote is reported with its line.
+func TestReadCSVQuotedFields(t *testing.T) {
+	s, err := data.ReadCSV(strings.NewReader("\"x, in m\",\"y \"\"2\"\"\"\n\"1.5\", \"-2\"\n3,\"4\"\n"), "quoted.csv", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Float64(), [][]float64{{1.5, -2}, {3, 4}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	tab, err := data.ReadCSV(strings.NewReader("\"a\"\t\"b\"\n\"1\"\t2\n"), "quoted.tsv", 2)
+	if err != nil || !slices.EqualFunc(tab.Float64(), [][]float64{{1, 2}}, slices.Equal) {
+		t.Errorf("tab-separated quoted fields: got %v, %v; want [[1 2]]", tab, err)
+	}
+	_, err = data.ReadCSV(strings.NewReader("1,2\n3,4\"5\n"), "stray.csv", 0)
+	for _, w := range []string{"stray.csv", "misplaced quote at line 2", "quote a whole field"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("stray quote: error %v, want one containing %q", err, w)
+		}
+	}
+}
+
+// TestReadCSVLongLine checks that a line beyond 16 MiB (a binary file
+// given by mistake, say) is refused with its line number, for both
+// tokenisers.
+func TestReadCSVLongLine(t *testing.T) {
+	long := strings.Repeat("1", 17<<20)
+	for _, input := range []string{"1,2\n3," + long + "\n", "1 2\n3 " + long + "\n"} {
+		_, err := data.ReadCSV(strings.NewReader(input), "big.csv", 0)
+		if err == nil || !strings.Contains(err.Error(), "line 2 is longer than 16 MiB") {
+			t.Errorf("error %v, want one saying line 2 is longer than 16 MiB", err)
+		}
+	}
+}
+
+// TestFloat64Samples checks the float64 path of the package: CSV read at
+// float64 precision keeps digits float32 would round away, WriteCSV writes
+// them back exactly, and Convert copies between the two precisions.
+func TestFloat64Samples(t *testing.T) {
+	const precise = 0.1234567890123 // float32 keeps about 7 digits of it
+	in := "x\n0.1234567890123\n-2.5\n"
+	s, err := data.ReadCSVOf[float64](strings.NewReader(in), "precise.csv", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Values[0] != precise || s.Values[1] != -2.5 {
+		t.Errorf("ReadCSVOf[float64] read %v, want [%v -2.5]", s.Values, precise)
+	}
+	var buf bytes.Buffer
+	if err := data.WriteCSV(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	if want := "x0\n0.1234567890123\n-2.5\n"; buf.String() != want {
+		t.Errorf("WriteCSV of float64 samples wrote %q, want %q", buf.String(), want)
+	}
+	s32 := data.Convert[float32](s)
+	if s32.Values[0] != float32(precise) || s32.N != 2 || s32.Dim != 1 {
+		t.Errorf("Convert[float32] gave %+v, want the values rounded to float32", s32)
+	}
+	labelled := &data.Samples{Values: []float32{1, 2, 3, 4}, N: 1, Dim: 4, Shape: []int{2, 2, 1}, Labels: []int{7}}
+	back := data.Convert[float64](labelled)
+	if !slices.Equal(back.Values, []float64{1, 2, 3, 4}) || !slices.Equal(back.Shape, labelled.Shape) || !slices.Equal(back.Labels, labelled.Labels) {
+		t.Errorf("Convert[float64] gave %+v, want the same values, shape and labels", back)
+	}
+	back.Shape[0], back.Labels[0] = 9, 9
+	if labelled.Shape[0] != 2 || labelled.Labels[0] != 7 {
+		t.Errorf("changing Convert's result changed its input: %+v", labelled)
+	}
+}

@@ -101,7 +101,7 @@ func logSumExp(v []float64) float64 {
 // model can expect on data from that dataset (see the package doc). It
 // returns an error if the dataset has no closed-form density, or if s is
 // empty or not 2D.
-func MeanTrueLogLikelihood(name string, s *Samples) (float64, error) {
+func MeanTrueLogLikelihood[T Float](name string, s *SamplesOf[T]) (float64, error) {
 	logp, ok := TrueLogDensity(name)
 	if !ok {
 		return 0, fmt.Errorf("data: dataset %q has no closed-form density; those that do: 8gaussians, checkerboard, rings", name)

@@ -5,7 +5,9 @@
 // All data is held in a [Samples] value: N examples of dimension Dim, stored
 // row-major in one []float32, the layout the model code feeds to tensors.
 // Images also carry their [Samples.Shape] ([height, width, channels]) and
-// optionally class [Samples.Labels].
+// optionally class [Samples.Labels]. Samples is [SamplesOf] float32; a
+// float64 model can take SamplesOf[float64], from [Convert], [ReadCSVOf] or
+// [LoadCSVOf], which package inference evaluates without rounding to float32.
 //
 // # Toy datasets
 //
@@ -52,7 +54,8 @@
 //
 // [LoadCSV] and [ReadCSV] read numeric CSV (an optional header row, then one
 // example per line; values separated by commas, tabs or runs of spaces, as
-// the first line sets) and check it thoroughly: ragged rows, text in numeric
+// the first line sets; commas and tabs tokenised by encoding/csv, so fields
+// may be quoted) and check it thoroughly: ragged rows, text in numeric
 // columns, NaN/Inf values and magnitudes beyond [MaxAbsValue] are reported
 // with file, line and column, because a flow trained on bad data fails late
 // and obscurely. [SaveCSV] and [WriteCSV] write the same format back (they

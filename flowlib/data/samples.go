@@ -7,14 +7,24 @@ import (
 	"slices"
 )
 
-// Samples is N×Dim float data stored row-major: Values[i*Dim+j] is
-// coordinate j of example i. One flat slice (rather than [][]float32) is what
+// Float is the element type of data on the host: float32, what the toy
+// datasets, MNIST and the models train on by default, or float64, for a model
+// whose variables are float64 (see package inference).
+type Float interface{ float32 | float64 }
+
+// Samples is float32 data, the kind every loader of this package returns
+// and training takes. It is [SamplesOf] float32, so everything documented
+// there applies; [Convert] makes a float64 copy for a float64 model.
+type Samples = SamplesOf[float32]
+
+// SamplesOf is N×Dim float data stored row-major: Values[i*Dim+j] is
+// coordinate j of example i. One flat slice (rather than [][]T) is what
 // tensor libraries expect, so it can be handed to the model without copying.
 //
 // Shape and Labels are optional. Images keep their Dim = height·width·channels
 // numbers per example in Values, and say how to fold them back in Shape.
-type Samples struct {
-	Values []float32
+type SamplesOf[T Float] struct {
+	Values []T
 	N, Dim int
 
 	// Shape is the shape of one example when it is not a flat vector, for
@@ -30,7 +40,7 @@ type Samples struct {
 
 // EventShape returns the shape of one example: a copy of Shape, or [Dim]
 // when Shape is nil. Changing the result does not change s.
-func (s *Samples) EventShape() []int {
+func (s *SamplesOf[T]) EventShape() []int {
 	if s.Shape == nil {
 		return []int{s.Dim}
 	}
@@ -40,7 +50,7 @@ func (s *Samples) EventShape() []int {
 // Row returns example i as a view into s.Values: changing it changes s.
 // The slice's capacity is capped at Dim, so appending to it can never
 // overwrite the next example.
-func (s *Samples) Row(i int) []float32 {
+func (s *SamplesOf[T]) Row(i int) []T {
 	start := i * s.Dim
 	return s.Values[start : start+s.Dim : start+s.Dim]
 }
@@ -53,7 +63,7 @@ func (s *Samples) Row(i int) []float32 {
 //
 // Split panics if testFraction is not strictly between 0 and 1: that is a
 // programming error, not a property of the data.
-func (s *Samples) Split(testFraction float64, seed uint64) (train, test *Samples) {
+func (s *SamplesOf[T]) Split(testFraction float64, seed uint64) (train, test *SamplesOf[T]) {
 	if !(testFraction > 0 && testFraction < 1) { // also rejects NaN
 		panic(fmt.Sprintf("data: Samples.Split: testFraction must be in (0, 1), got %v", testFraction))
 	}
@@ -69,9 +79,9 @@ func (s *Samples) Split(testFraction float64, seed uint64) (train, test *Samples
 
 // gather copies the listed rows, in that order, into new Samples, with
 // their labels (if any) and a copy of the shape.
-func (s *Samples) gather(rows []int) *Samples {
-	out := &Samples{
-		Values: make([]float32, 0, len(rows)*s.Dim),
+func (s *SamplesOf[T]) gather(rows []int) *SamplesOf[T] {
+	out := &SamplesOf[T]{
+		Values: make([]T, 0, len(rows)*s.Dim),
 		N:      len(rows),
 		Dim:    s.Dim,
 		Shape:  slices.Clone(s.Shape),
@@ -90,7 +100,7 @@ func (s *Samples) gather(rows []int) *Samples {
 
 // Float64 returns a copy of the data as one []float64 per example, the shape
 // plotting libraries usually want.
-func (s *Samples) Float64() [][]float64 {
+func (s *SamplesOf[T]) Float64() [][]float64 {
 	rows := make([][]float64, s.N)
 	for i := range rows {
 		row := make([]float64, s.Dim)
@@ -102,9 +112,23 @@ func (s *Samples) Float64() [][]float64 {
 	return rows
 }
 
+// Convert returns a copy of s with its values converted to To, with the same
+// N, Dim, Shape and labels: data.Convert[float64](s) for a float64 model.
+// float32 → float64 is exact; float64 → float32 rounds to nearest.
+func Convert[To, From Float](s *SamplesOf[From]) *SamplesOf[To] {
+	if s == nil {
+		return nil
+	}
+	values := make([]To, len(s.Values))
+	for i, v := range s.Values {
+		values[i] = To(v)
+	}
+	return &SamplesOf[To]{Values: values, N: s.N, Dim: s.Dim, Shape: slices.Clone(s.Shape), Labels: slices.Clone(s.Labels)}
+}
+
 // check reports whether s is internally consistent, so that functions taking
 // user-built Samples fail with a message instead of an index panic.
-func (s *Samples) check() error {
+func (s *SamplesOf[T]) check() error {
 	switch {
 	case s == nil:
 		return fmt.Errorf("samples are nil")

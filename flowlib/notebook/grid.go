@@ -10,7 +10,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
-	"github.com/flowbook/flowbook/flowlib/training"
+	"github.com/flowbook/flowbook/flowlib/inference"
 )
 
 // Linspace returns n values evenly spaced from lo to hi, both included
@@ -70,7 +70,7 @@ func (g Grid) Points() []float64 {
 }
 
 // Samples returns the centres of the cells as 2D samples (float32), the input
-// of training.LogProbs.
+// of inference.LogProbs.
 func (g Grid) Samples() *data.Samples {
 	s := &data.Samples{N: g.NX * g.NY, Dim: 2}
 	for _, v := range g.Points() {
@@ -120,7 +120,7 @@ func (g Grid) Histogram(points []float64) [][]float64 {
 // FlowDensity returns the flow's density p(x) (not its log) at the centres of
 // the grid's cells, as rows for plot's Heatmap.
 func FlowDensity(backend compute.Backend, store *model.Store, flow *flowlib.Flow, g Grid) ([][]float64, error) {
-	logp, err := training.LogProbs(backend, store, flow, g.Samples())
+	logp, err := inference.LogProbs(backend, store, flow, g.Samples())
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (r *TrainRun) String() string {
 // TrainTracked runs cfg, which must evaluate on held-out data
 // ([training.Config.Eval]), and adds every evaluation to the named series of
 // curve, after the point (0, before): the held-out NLL before training,
-// which the caller measures (e.g. with [training.MeanLogProb]). It does not
+// which the caller measures (e.g. with [inference.MeanLogProb]). It does not
 // call curve.Done, so that several runs can share one chart.
 func TrainTracked(cfg *training.Config, curve *Curve, series string, before float64) (*TrainRun, error) {
 	curve.Add(series, 0, before)

@@ -10,6 +10,7 @@ import (
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/backend"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -60,7 +61,7 @@ func TestTrainTracked(t *testing.T) {
 	trainSet, testSet := all.Split(0.25, 2)
 	store := model.NewStore()
 	flow := flowlib.RealNVP(2).NumCouplings(2).Hidden(16).Done()
-	before, err := training.MeanLogProb(be, store, flow, testSet)
+	before, err := inference.MeanLogProb(be, store, flow, testSet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/backend"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -21,9 +22,9 @@ func ExampleConfig_Run() {
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(1))
 	flow := flowlib.RealNVP(2).NumCouplings(4).Done()
-	before, _ := training.MeanLogProb(be, store, flow, testSet)
+	before, _ := inference.MeanLogProb(be, store, flow, testSet)
 	_, err := training.New(be, store, flow, trainSet).Steps(400).BatchSize(256).LearningRate(3e-3).Log(nil).Run()
-	after, _ := training.MeanLogProb(be, store, flow, testSet)
+	after, _ := inference.MeanLogProb(be, store, flow, testSet)
 	fmt.Println(err, after > before+0.5)
 	// Output: <nil> true
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 )
 
 // KLEstimate is a Monte Carlo estimate of KL(p_data‖p_θ) from N samples of
@@ -37,7 +38,7 @@ func KLToTrue(backend compute.Backend, store *model.Store, flow *flowlib.Flow, s
 	if logTrue == nil {
 		return KLEstimate{}, fmt.Errorf("training: KLToTrue needs the true log-density")
 	}
-	logModel, err := LogProbs(backend, store, flow, samples)
+	logModel, err := inference.LogProbs(backend, store, flow, samples)
 	if err != nil {
 		return KLEstimate{}, err
 	}

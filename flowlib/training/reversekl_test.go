@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/backend"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
@@ -74,7 +75,7 @@ func TestReverseKLFitsGaussianExactly(t *testing.T) {
 			after.LogZ, after.LogZStdErr, after.ESS, after.N, logZ)
 	}
 	// The samples have the target's mean and standard deviation.
-	s, err := training.Sample(be, store, flow, 20000, 1)
+	s, err := inference.Sample(be, store, flow, 20000, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

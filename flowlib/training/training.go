@@ -17,7 +17,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
 )
 
@@ -199,50 +199,11 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// checkData returns an error unless there are examples, of the shape the
-// flow models, with values it accepts: finite, and in the domain of its first
-// layer ([flowlib.Flow.CheckData]), for vector and image flows alike. Errors
-// name the example and the coordinate.
+// checkData is [inference.CheckSamples] with this package's prefix on its
+// errors.
 func checkData(flow *flowlib.Flow, what string, s *data.Samples) error {
-	if err := checkShape(flow, what, s); err != nil {
-		return err
-	}
-	if err := flow.CheckData(s.Values, s.Dim); err != nil {
-		return fmt.Errorf("training: %s: %w", what, err)
-	}
-	return nil
-}
-
-// checkShape returns an error unless each example has the shape of the flow's
-// base distribution.
-func checkShape(flow *flowlib.Flow, what string, s *data.Samples) error {
-	if s == nil || s.N == 0 {
-		return fmt.Errorf("training: no %s (0 examples)", what)
-	}
-	if s.N < 0 || s.Dim < 1 {
-		return fmt.Errorf("training: %s has N = %d examples of Dim = %d values; both must be positive", what, s.N, s.Dim)
-	}
-	if len(s.Values) != s.N*s.Dim {
-		return fmt.Errorf("training: %s has %d values but N×Dim = %d×%d", what, len(s.Values), s.N, s.Dim)
-	}
-	if s.Shape != nil {
-		size := 1
-		for _, d := range s.Shape {
-			size *= d
-		}
-		if size != s.Dim {
-			return fmt.Errorf("training: %s has examples of shape %v (%d values) but Dim = %d; fix Shape or Dim", what, s.Shape, size, s.Dim)
-		}
-	}
-	want, got := flow.Base.EventShape(), s.EventShape()
-	if !slices.Equal(want, got) {
-		hint := ""
-		if len(want) == 3 && len(got) == 1 {
-			hint = "; this is an image model: give it images (e.g. --data mnist:DIR), or use a vector model for vector data"
-		} else if len(want) == 1 && len(got) == 3 {
-			hint = "; this is a vector model: use an image model (glow, realnvp with images) for images"
-		}
-		return fmt.Errorf("training: the model expects examples of shape %v but the %s has examples of shape %v%s", want, what, got, hint)
+	if err := inference.CheckSamples(flow, what, s); err != nil {
+		return fmt.Errorf("training: %w", err)
 	}
 	return nil
 }
@@ -303,14 +264,14 @@ func (c *Config) Run() (*Result, error) {
 	var evalTime time.Duration
 	// One evaluator for every evaluation, so that XLA compiles its graphs once
 	// (0.1–1 s each). On GoMLX v0.28.16's pure-Go backend, though, a
-	// model.Exec called again after the variables changed still computes with
+	// model.Exec (which an Evaluator holds) called again after the variables changed still computes with
 	// their old values (docs/backends.md), so there it is made anew each time,
 	// which costs next to nothing on that backend.
-	var evalExec *model.Exec
-	reuseEvalExec := c.backend.String() != gobackend.BackendName
+	var evaluator *inference.Evaluator
+	reuseEvaluator := c.backend.String() != gobackend.BackendName
 	defer func() {
-		if evalExec != nil {
-			evalExec.Finalize()
+		if evaluator != nil {
+			evaluator.Finalize()
 		}
 	}()
 	evaluate := func(step int) error {
@@ -318,18 +279,18 @@ func (c *Config) Run() (*Result, error) {
 			return nil
 		}
 		t0 := time.Now()
-		if evalExec != nil && !reuseEvalExec {
-			evalExec.Finalize()
-			evalExec = nil
+		if evaluator != nil && !reuseEvaluator {
+			evaluator.Finalize()
+			evaluator = nil
 		}
-		if evalExec == nil {
-			exec, err := newLogProbExec(c.backend, c.store, c.flow)
+		if evaluator == nil {
+			e, err := inference.NewEvaluator(c.backend, c.store, c.flow)
 			if err != nil {
 				return err
 			}
-			evalExec = exec
+			evaluator = e
 		}
-		logProbs, err := logProbsWith(evalExec, c.test)
+		logProbs, err := evaluator.LogProbs(c.test)
 		if err != nil {
 			return err
 		}

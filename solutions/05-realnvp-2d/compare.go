@@ -10,7 +10,7 @@ import (
 
 	"github.com/flowbook/flowbook/flowlib"
 	"github.com/flowbook/flowbook/flowlib/data"
-	"github.com/flowbook/flowbook/flowlib/training"
+	"github.com/flowbook/flowbook/flowlib/inference"
 )
 
 // Comparison is a flow's exact log-likelihood next to a VAE's two lower
@@ -46,7 +46,7 @@ func NormalNoise(seed uint64, dims ...int) *tensors.Tensor {
 // bound with k samples per point:
 //
 //   - FlowLogLikelihood: the mean of log p(x) under the flow, whose variables
-//     are in flowStore (training.MeanLogProb does it).
+//     are in flowStore (inference.MeanLogProb does it).
 //   - ELBO and IWAE: draw eps := NormalNoise(seed, k, points.N, vae.Latent),
 //     noise for k samples per point. In one graph run with vaeStore (the VAE's
 //     variables), compute the log-weights log w_i = [ELBO](scope, vae, x, ε_i)
@@ -60,7 +60,7 @@ func NormalNoise(seed uint64, dims ...int) *tensors.Tensor {
 // number is the one the VAE's bounds approach from below.
 func CompareFlowAndVAE(be compute.Backend, flowStore *model.Store, flow *flowlib.Flow,
 	vaeStore *model.Store, vae *VAE, points *data.Samples, k int, seed uint64) (Comparison, error) {
-	flowLL, err := training.MeanLogProb(be, flowStore, flow, points)
+	flowLL, err := inference.MeanLogProb(be, flowStore, flow, points)
 	if err != nil {
 		return Comparison{}, err
 	}
