@@ -229,7 +229,7 @@ type scores struct {
 
 // newScores summarises the log-likelihoods of points of dimension dim.
 //
-// The mean adds them in order, as training.MeanLogProb does, so that train
+// The mean adds them in order, as inference.MeanLogProb does, so that train
 // and eval print the very same number. The median and the minimum are there
 // because one point the model finds very unlikely (an outlier far from the
 // data, which a flow may map deep into the tails of its base distribution)
