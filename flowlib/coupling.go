@@ -235,11 +235,26 @@ func (c *Coupling) apply(scope *model.Scope, x, context *Node, inverse bool) (*N
 	keep := c.Mask.Tensor(layer, x)
 	features := x.Shape().Dimensions[x.Rank()-1]
 	params := c.params(scope, layer, Mul(x, keep), context, x, features)
+	moved := OneMinus(keep)
+	if m, ok := c.Transform.(maskedTransform); ok {
+		y, logDet := m.masked(x, params, moved, inverse)
+		return y, sumPerExample(logDet)
+	}
 	y, logDet := c.step(x, params, inverse)
 	// Kept values pass through untouched (y = x exactly); only the others move
 	// and count in the log-det.
 	kept := GreaterThan(keep, ScalarZero(x.Graph(), x.DType()))
-	return Where(kept, x, y), sumPerExample(Mul(logDet, OneMinus(keep)))
+	return Where(kept, x, y), sumPerExample(Mul(logDet, moved))
+}
+
+// maskedTransform is implemented by transforms that apply a coupling mask
+// themselves: moved is 1 on the values to transform and 0 on the others,
+// which must come back unchanged with log-det 0. Additive and Affine do, by
+// zeroing their parameters' effect there; that is the arithmetic flowlib's
+// couplings have always had, so trained models and their numbers stay the
+// same to the last bit.
+type maskedTransform interface {
+	masked(x *Node, params []*Node, moved *Node, inverse bool) (y, logDet *Node)
 }
 
 // applySplit is apply for a channel split.

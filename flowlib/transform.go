@@ -48,6 +48,15 @@ func (Additive) Inverse(y *Node, params []*Node) (x, logDet *Node) {
 	return Sub(y, params[0]), ZerosLike(y)
 }
 
+// masked implements maskedTransform: y = x ± t·moved.
+func (Additive) masked(x *Node, params []*Node, moved *Node, inverse bool) (y, logDet *Node) {
+	shift := Mul(params[0], moved)
+	if inverse {
+		return Sub(x, shift), ZerosLike(x)
+	}
+	return Add(x, shift), ZerosLike(x)
+}
+
 // DefaultScaleBound bounds the log-scale of [Affine]: |s| < 3, so one layer
 // scales a value by at most e³ ≈ 20 either way.
 const DefaultScaleBound = 3.0
@@ -94,6 +103,17 @@ func (a Affine) Forward(x *Node, params []*Node) (y, logDet *Node) {
 	return Add(Mul(x, Exp(s)), params[1]), s
 }
 
+// masked implements maskedTransform: s and t are zeroed where moved is 0,
+// so exp(s) = 1 and the shift 0 leave those values unchanged.
+func (a Affine) masked(x *Node, params []*Node, moved *Node, inverse bool) (y, logDet *Node) {
+	s := Mul(a.LogScale(params[0]), moved)
+	t := Mul(params[1], moved)
+	if inverse {
+		return a.invert(x, s, t), Neg(s)
+	}
+	return Add(Mul(x, Exp(s)), t), s
+}
+
 // contractingInverseLimit bounds the inverse of the contracting scale (see
 // [Affine.Inverse]): image flows' values are within ±10 in logit space, so
 // only samples that have already overflowed reach it.
@@ -106,10 +126,14 @@ const contractingInverseLimit = 1e6
 // the limit is inverted exactly (docs/concepts.md, "Coupling layers").
 func (a Affine) Inverse(y *Node, params []*Node) (x, logDet *Node) {
 	s := a.LogScale(params[0])
-	shifted := Sub(y, params[1])
+	return a.invert(y, s, params[1]), Neg(s)
+}
+
+// invert is x = (y − t)·exp(−s), capped for the contracting scale.
+func (a Affine) invert(y, s, t *Node) *Node {
 	if !a.Contracting {
-		return Mul(shifted, Exp(Neg(s))), Neg(s)
+		return Mul(Sub(y, t), Exp(Neg(s)))
 	}
-	x = Mul(shifted, Exp(MinScalar(Neg(s), 80)))
-	return ClipScalar(x, -contractingInverseLimit, contractingInverseLimit), Neg(s)
+	x := Mul(Sub(y, t), Exp(MinScalar(Neg(s), 80)))
+	return ClipScalar(x, -contractingInverseLimit, contractingInverseLimit)
 }
