@@ -74,6 +74,8 @@ type Config struct {
 	seed             uint64
 
 	test            *data.Samples
+	trainContext    *data.Samples // of a conditional flow; nil for none
+	testContext     *data.Samples
 	evalEvery       int
 	checkpointDir   string
 	checkpointEvery int
@@ -122,6 +124,15 @@ func (c *Config) Seed(seed uint64) *Config { c.seed = seed; return c }
 // at the end.
 func (c *Config) Eval(test *data.Samples, every int) *Config {
 	c.test, c.evalEvery = test, every
+	return c
+}
+
+// Context trains a conditional flow p(x | c): row i of trainContext is the
+// context of training example i, and row i of testContext (nil without a
+// test set) that of test example i. Every step gives the flow the contexts
+// of its batch (see [flowlib.Flow.LogProbWithContext]).
+func (c *Config) Context(trainContext, testContext *data.Samples) *Config {
+	c.trainContext, c.testContext = trainContext, testContext
 	return c
 }
 
@@ -196,6 +207,20 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if c.trainContext != nil || c.testContext != nil {
+		if err := inference.CheckContext("training: training data", c.train, c.trainContext); err != nil {
+			return err
+		}
+		if c.test != nil {
+			if err := inference.CheckContext("training: test data", c.test, c.testContext); err != nil {
+				return err
+			}
+			if c.testContext.Dim != c.trainContext.Dim {
+				return fmt.Errorf("training: the test context has %d values per row, the training context %d; give both the same",
+					c.testContext.Dim, c.trainContext.Dim)
+			}
+		}
+	}
 	return nil
 }
 
@@ -238,13 +263,18 @@ func (c *Config) Run() (*Result, error) {
 	root.SetParam(ParamWarmupSteps, c.warmup)
 
 	lr, cosine, steps, warmup := c.learningRate, c.cosine, c.steps, c.warmup
-	modelFn := func(scope *model.Scope, x *Node) *Node {
+	modelFn := func(scope *model.Scope, inputs []*Node) *Node {
 		defer graphpanic.AsError()
+		x := inputs[0]
 		g := x.Graph()
 		if scope.IsTraining(g) {
 			learningRateSchedule(scope, g, x.DType(), lr, steps, warmup, cosine)
 		}
-		return Neg(c.flow.LogProb(scope, x)) // Per-example NLL, [batchSize].
+		var context *Node // The batch's contexts, if the flow is conditional.
+		if len(inputs) > 1 {
+			context = inputs[1]
+		}
+		return Neg(c.flow.LogProbWithContext(scope, x, context)) // Per-example NLL, [batchSize].
 	}
 	meanLoss := func(_, predictions []*Node) *Node { return ReduceAllMean(predictions[0]) }
 	opt := &clippedAdam{inner: optimizer.Adam().LearningRate(lr).Done(), maxNorm: c.clipNorm}
@@ -257,7 +287,7 @@ func (c *Config) Run() (*Result, error) {
 			return "bits/dim", fmt.Sprintf("%.4f", BitsPerDim(lastLoss, dim))
 		})
 	}
-	ds := &batches{samples: c.train, batchSize: c.batchSize, rng: rand.New(rand.NewPCG(c.seed, 0xba7c4))}
+	ds := &batches{samples: c.train, context: c.trainContext, batchSize: c.batchSize, rng: rand.New(rand.NewPCG(c.seed, 0xba7c4))}
 
 	result := &Result{FirstStep: int(optimizer.GetGlobalStep(c.store))}
 	start := time.Now()
@@ -279,18 +309,13 @@ func (c *Config) Run() (*Result, error) {
 			return nil
 		}
 		t0 := time.Now()
-		if evaluator != nil && !reuseEvaluator {
-			evaluator.Finalize()
-			evaluator = nil
+		var logProbs []float64
+		var err error
+		if c.testContext != nil {
+			logProbs, err = inference.LogProbsWithContext(c.backend, c.store, c.flow, c.test, c.testContext)
+		} else {
+			logProbs, err = c.evaluateWith(&evaluator, reuseEvaluator)
 		}
-		if evaluator == nil {
-			e, err := inference.NewEvaluator(c.backend, c.store, c.flow)
-			if err != nil {
-				return err
-			}
-			evaluator = e
-		}
-		logProbs, err := evaluator.LogProbs(c.test)
 		if err != nil {
 			return err
 		}
@@ -388,6 +413,23 @@ func (c *Config) Run() (*Result, error) {
 
 var errTimeUp = errors.New("time limit reached")
 
+// evaluateWith computes the test set's log-probs with *evaluator, made anew
+// unless reuse is set.
+func (c *Config) evaluateWith(evaluator **inference.Evaluator, reuse bool) ([]float64, error) {
+	if *evaluator != nil && !reuse {
+		(*evaluator).Finalize()
+		*evaluator = nil
+	}
+	if *evaluator == nil {
+		e, err := inference.NewEvaluator(c.backend, c.store, c.flow)
+		if err != nil {
+			return nil, err
+		}
+		*evaluator = e
+	}
+	return (*evaluator).LogProbs(c.test)
+}
+
 // learningRateSchedule sets Adam's learning rate for the current step: a
 // linear warm-up from peak/100 to peak over the first warmup steps, then,
 // with cosine, half a cosine from peak down to peak/100 over the remaining
@@ -416,6 +458,7 @@ func learningRateSchedule(scope *model.Scope, g *Graph, dtype dtypes.DType, peak
 // reshuffled every epoch, forever.
 type batches struct {
 	samples   *data.Samples
+	context   *data.Samples // the contexts of a conditional flow's examples, or nil
 	batchSize int
 	rng       *rand.Rand
 	last      []float32 // the most recent batch, kept to diagnose a NaN
@@ -437,12 +480,25 @@ func (b *batches) Iter() iter.Seq2[train.Batch, error] {
 				}
 				b.last = flat
 				batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...)}}
+				if b.context != nil {
+					batch.Inputs = append(batch.Inputs, b.contextRows(order[start:start+size]))
+				}
 				if !yield(batch, nil) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// contextRows gathers the context rows of the given examples.
+func (b *batches) contextRows(rows []int) *tensors.Tensor {
+	dim := b.context.Dim
+	flat := make([]float32, len(rows)*dim)
+	for i, idx := range rows {
+		copy(flat[i*dim:(i+1)*dim], b.context.Row(idx))
+	}
+	return tensors.FromFlatDataAndDimensions(flat, append([]int{len(rows)}, b.context.EventShape()...)...)
 }
 
 // clippedAdam is Adam with the gradient rescaled to a global L2 norm of at
