@@ -240,3 +240,55 @@ func TestModelDType(t *testing.T) {
 		t.Errorf("mixed variables: got %v, want an error naming /a and /b", err)
 	}
 }
+
+// TestContextChecks checks that the conditional entry points refuse a
+// missing, short or non-finite context with a message that says which row.
+func TestContextChecks(t *testing.T) {
+	be, _ := backend.Shared()
+	points := &data.Samples{Values: []float32{0, 1, 2, 3, 4, 5}, N: 3, Dim: 2}
+	ctx := func(v ...float32) *data.Samples { return &data.Samples{Values: v, N: len(v), Dim: 1} }
+	flow := flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()
+	cases := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"check_nil", func() error { return inference.CheckContext("data", points, nil) }, "data: no context given"},
+		{"check_rows", func() error { return inference.CheckContext("data", points, ctx(1, 2)) }, "2 context rows for 3 examples"},
+		{"check_nan", func() error { return inference.CheckContext("data", points, ctx(1, float32(math.NaN()), 2)) }, "non-finite context value (NaN) in row 1, column 0"},
+		{"check_inf", func() error { return inference.CheckContext("data", points, ctx(1, 2, float32(math.Inf(1)))) }, "non-finite context value (+Inf) in row 2"},
+		{"check_no_columns", func() error {
+			return inference.CheckContext("data", points, &data.Samples{N: 3, Dim: 0})
+		}, "0 values per row"},
+		{"check_ragged", func() error {
+			return inference.CheckContext("data", points, &data.Samples{Values: []float32{1, 2}, N: 3, Dim: 1})
+		}, "the context has 2 values but N×Dim = 3×1"},
+		{"logprobs_rows", func() error {
+			_, err := inference.LogProbsWithContext(be, model.NewStore(), flow, points, ctx(1))
+			return err
+		}, "1 context rows for 3 examples"},
+		{"sample_none", func() error {
+			_, err := inference.SampleWithContext(be, model.NewStore(), flow, ctx(), 1)
+			return err
+		}, "needs at least one context row"},
+		{"sample_nan", func() error {
+			_, err := inference.SampleWithContext(be, model.NewStore(), flow, ctx(float32(math.NaN())), 1)
+			return err
+		}, "non-finite context value (NaN) in row 0"},
+		{"sample_temperature", func() error {
+			_, err := inference.SampleWithContext(be, model.NewStore(), flow, ctx(0.5), 0)
+			return err
+		}, "temperature must be positive"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := inference.CheckContext("data", points, ctx(1, 2, 3)); err != nil {
+		t.Errorf("a good context was refused: %v", err)
+	}
+}

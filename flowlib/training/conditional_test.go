@@ -3,6 +3,7 @@ package training_test
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/ml/model"
@@ -106,5 +107,41 @@ func TestConditionalTraining(t *testing.T) {
 		if wrong < 1 {
 			t.Errorf("c = %g: given another context the KL is only %.3f nats: the model hardly depends on c", c, wrong)
 		}
+	}
+}
+
+// TestContextConfigErrors checks that Run refuses contexts that do not go
+// with the data before it trains anything.
+func TestContextConfigErrors(t *testing.T) {
+	be, _ := backend.Shared()
+	rng := rand.New(rand.NewPCG(1, 2))
+	trainX, trainC := tiltedGaussian{}.draw(rng, 64, math.NaN())
+	testX, testC := tiltedGaussian{}.draw(rng, 32, math.NaN())
+	short := &data.Samples{N: 10, Dim: 1, Values: make([]float32, 10)}
+	wide := &data.Samples{N: 32, Dim: 2, Values: make([]float32, 64)}
+	cases := []struct {
+		name              string
+		train, test       *data.Samples
+		trainCtx, testCtx *data.Samples
+		want              string
+	}{
+		{"short_train_context", trainX, testX, short, testC, "training: training data: 10 context rows for 64 examples"},
+		{"test_context_missing", trainX, testX, trainC, nil, "training: test data: no context given"},
+		{"train_context_missing", trainX, testX, nil, testC, "training: training data: no context given"},
+		{"widths_differ", trainX, testX, trainC, wide, "the test context has 2 values per row, the training context 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			store := model.NewStore()
+			flow := flowlib.RealNVP(2).NumCouplings(2).Hidden(8).Done()
+			_, err := training.New(be, store, flow, tc.train).Context(tc.trainCtx, tc.testCtx).
+				Eval(tc.test, 5).Steps(5).Log(nil).Run()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+			if store.NumVariables() != 0 {
+				t.Errorf("the refused run created %d variables", store.NumVariables())
+			}
+		})
 	}
 }
