@@ -56,6 +56,8 @@ func commands() []command {
 		{"train", "fit a flow to a toy dataset, a CSV file or MNIST images, saving checkpoints", cmdTrain},
 		{"eval", "mean log-likelihood (and bits/dim) of data under a trained flow", cmdEval},
 		{"sample", "draw samples from a trained flow into a CSV file, or a PNG grid of images", cmdSample},
+		{"quality", "how much a trained image flow's samples look like digits, at several temperatures", cmdQuality},
+		{"classifier", "train the digit classifier that quality uses (shipped in models/digit-classifier)", cmdClassifier},
 		{"backend", "open the compute backend flowlib chooses here and say which one it is, and why", cmdBackend},
 	}
 }
@@ -75,6 +77,7 @@ Examples:
   flowbook train --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
   flowbook eval --checkpoint /tmp/fb-glow
   flowbook sample --checkpoint /tmp/fb-glow --n 64 --temperature 0.7 --out samples.png
+  flowbook quality --checkpoint /tmp/fb-glow --temperatures 0.5,0.7,0.85,1.0
 
 Toy datasets: %s.
 Images: mnist:DIR or fashion-mnist:DIR, the MNIST-format files in DIR
