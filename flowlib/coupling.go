@@ -354,14 +354,15 @@ func (c *AdditiveCoupling) InverseWithContext(scope *model.Scope, y, context *No
 //	Forward:  y_a = x_a,  y_b = x_b · exp(s(x_a)) + t(x_a),   log|det J| = Σ s(x_a)
 //	Inverse:  x_a = y_a,  x_b = (y_b − t(y_a)) · exp(−s(y_a)), log|det J| = −Σ s(y_a)
 //
-// ScaleBound and Contracting choose how the raw log-scale becomes s (see
-// [Affine]): by default s = 3·tanh(r/3); Contracting selects Glow's sigmoid
-// scale, which image flows use.
+// ScaleBound, Contracting and MinScale choose how the raw log-scale becomes
+// s (see [Affine]): by default s = 3·tanh(r/3); Contracting selects Glow's
+// sigmoid scale, which image flows use, floored at MinScale.
 type AffineCoupling struct {
 	Mask        CouplingMask
 	Conditioner Conditioner
 	ScaleBound  float64
 	Contracting bool
+	MinScale    float64 // the floor of the contracting scale (see [Affine])
 }
 
 // NewAffineCoupling returns an affine coupling layer with [DefaultScaleBound].
@@ -373,7 +374,7 @@ func NewAffineCoupling(mask CouplingMask, conditioner Conditioner) *AffineCoupli
 func (c *AffineCoupling) Name() string { return "affine_coupling" }
 
 func (c *AffineCoupling) coupling() *Coupling {
-	return NewCoupling(c.Mask, c.Conditioner, Affine{ScaleBound: c.ScaleBound, Contracting: c.Contracting})
+	return NewCoupling(c.Mask, c.Conditioner, Affine{ScaleBound: c.ScaleBound, Contracting: c.Contracting, MinScale: c.MinScale})
 }
 
 // Forward implements [Bijector].

@@ -36,6 +36,11 @@ const (
 	// (symmetric bound); see [AffineCoupling]. Checkpoints older than this
 	// key have the default.
 	ParamImageFlowCouplingScale = "image_flow_coupling_scale"
+	// ParamImageFlowMinScale (float64, default [DefaultMinScale]) floors the
+	// contracting scale, so that no coupling's Inverse stretches by more than
+	// its inverse (see [Affine]); 0 is Glow's own, unbounded, scale.
+	// Checkpoints older than this key have 0.
+	ParamImageFlowMinScale = "image_flow_min_scale"
 	// ParamImageFlowSeed (int, default 1) draws the 1×1 convolutions' initial rotations.
 	ParamImageFlowSeed = "image_flow_seed"
 )
@@ -90,8 +95,14 @@ type ImageFlowConfig struct {
 	actNorm                 bool
 	scaleBound              float64
 	couplingScale           CouplingScale
+	minScale                float64
 	seed                    int
 }
+
+// DefaultMinScale is image flows' floor of the contracting scale: a coupling
+// shrinks a value by at most 4× and its Inverse stretches by at most 4×.
+// docs/concepts.md ("Coupling layers") has the measurements behind it.
+const DefaultMinScale = 0.25
 
 // Glow starts a Glow model (Kingma & Dhariwal 2018,
 // https://arxiv.org/abs/1807.03039) for images of height×width×channels 8-bit
@@ -110,7 +121,7 @@ func Glow(height, width, channels int) *ImageFlowConfig {
 	return &ImageFlowConfig{glow: true, height: height, width: width, channels: channels,
 		levels: 2, steps: 4, hidden: []int{64, 64}, learnedPrior: true, invConv: InvConvLU,
 		dequantization: DequantizeUniform, alpha: 0.05, actNorm: true, scaleBound: DefaultScaleBound,
-		couplingScale: ScaleContracting, seed: 1}
+		couplingScale: ScaleContracting, minScale: DefaultMinScale, seed: 1}
 }
 
 // RealNVPImage starts the multi-scale RealNVP of Dinh et al. 2016 (section
@@ -145,6 +156,7 @@ func (c *ImageFlowConfig) FromScope(scope *model.Scope) *ImageFlowConfig {
 	c.actNorm = model.GetParamOr(scope, ParamImageFlowActNorm, c.actNorm)
 	c.scaleBound = model.GetParamOr(scope, ParamImageFlowScaleBound, c.scaleBound)
 	c.couplingScale = CouplingScale(model.GetParamOr(scope, ParamImageFlowCouplingScale, string(c.couplingScale)))
+	c.minScale = model.GetParamOr(scope, ParamImageFlowMinScale, c.minScale)
 	c.seed = model.GetParamOr(scope, ParamImageFlowSeed, c.seed)
 	return c
 }
@@ -185,6 +197,11 @@ func (c *ImageFlowConfig) CouplingScale(kind CouplingScale) *ImageFlowConfig {
 	c.couplingScale = kind
 	return c
 }
+
+// MinScale sets the floor m of the contracting scale, in [0, 1): each
+// coupling's Inverse stretches by at most 1/m (see [Affine]); 0 is Glow's
+// unbounded scale.
+func (c *ImageFlowConfig) MinScale(m float64) *ImageFlowConfig { c.minScale = m; return c }
 
 // Seed sets the seed of the 1×1 convolutions' initial rotations.
 func (c *ImageFlowConfig) Seed(seed int) *ImageFlowConfig { c.seed = seed; return c }
@@ -236,6 +253,8 @@ func (c *ImageFlowConfig) Validate() error {
 			ScaleContracting, ScaleTanh)
 	case !(c.scaleBound > 0):
 		return param(ParamImageFlowScaleBound, c.scaleBound, "the scale bound must be positive")
+	case !(c.minScale >= 0 && c.minScale < 1):
+		return param(ParamImageFlowMinScale, c.minScale, "the minimum scale must be in [0, 1), like 0.05 (0: Glow's unbounded scale)")
 	}
 	for _, h := range c.hidden {
 		if h < 1 {
@@ -277,6 +296,9 @@ func (c *ImageFlowConfig) coupling(mask CouplingMask) *AffineCoupling {
 	coupling := NewAffineCoupling(mask, ConvNet(c.hidden...).Done())
 	coupling.ScaleBound = c.scaleBound
 	coupling.Contracting = c.couplingScale == ScaleContracting
+	if coupling.Contracting {
+		coupling.MinScale = c.minScale
+	}
 	return coupling
 }
 

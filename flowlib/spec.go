@@ -241,6 +241,8 @@ func (s *Spec) String() string {
 		}
 		if c.couplingScale != ScaleContracting {
 			extra += ", " + string(c.couplingScale) + " coupling scale"
+		} else if c.minScale > 0 {
+			extra += fmt.Sprintf(", min scale %g", c.minScale)
 		}
 		return fmt.Sprintf("%s, images %s, %s of %s, hidden %s, %s, learned prior %s, %s dequantization, logit alpha %g",
 			s.kind, fmt.Sprintf("%d×%d×%d", c.height, c.width, c.channels), plural(c.levels, "level"), layers, joinInts(c.hidden),
@@ -423,6 +425,7 @@ func (c *ImageFlowConfig) params() ([]specParam, error) {
 		{ParamImageFlowLogitAlpha, c.alpha},
 		{ParamImageFlowActNorm, c.actNorm},
 		{ParamImageFlowScaleBound, c.scaleBound},
+		{ParamImageFlowMinScale, c.minScale},
 		{ParamImageFlowCouplingScale, string(c.couplingScale)},
 		{ParamImageFlowSeed, c.seed},
 	}, nil
@@ -434,9 +437,9 @@ func (c *ImageFlowConfig) params() ([]specParam, error) {
 // parameter, of the type SetParams writes: a checkpoint edited by hand, or
 // written by another program, gets a [*ParamError] naming the culprit rather
 // than a model other than the one trained, or a panic deep inside model
-// building. The one exception is [ParamImageFlowCouplingScale], younger
-// than the checkpoints of flowbook's first image models: absent, it is
-// "contracting", what those models had.
+// building. The exceptions are [ParamImageFlowCouplingScale] and
+// [ParamImageFlowMinScale], younger than the checkpoints of flowbook's first
+// image models: absent, they are "contracting" and 0, what those models had.
 func ReadSpec(scope *model.Scope) (*Spec, error) {
 	r := &paramReader{scope: scope}
 	kind := ModelKind(readParam[string](r, ParamModel))
@@ -519,6 +522,10 @@ func (c *ImageFlowConfig) readParams(r *paramReader) {
 		c.couplingScale = CouplingScale(readParam[string](r, ParamImageFlowCouplingScale))
 	} else {
 		c.couplingScale = ScaleContracting // What checkpoints older than the key had.
+	}
+	c.minScale = 0 // What checkpoints older than the key had: no floor.
+	if _, found := r.scope.GetParam(ParamImageFlowMinScale); found {
+		c.minScale = readParam[float64](r, ParamImageFlowMinScale)
 	}
 }
 

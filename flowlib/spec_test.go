@@ -227,8 +227,8 @@ func TestSpecRoundTrip(t *testing.T) {
 		{"realnvp-vectors", mixture, vectors,
 			"realnvp, dim 3, 2 couplings, hidden 8, mask alternating, actnorm on, activation tanh, base mixture of 3 Gaussians"},
 		{"glow", flowlib.Glow(4, 4, 1).Levels(2).Steps(1).Hidden(8).InvConv(flowlib.InvConvExp).
-			Dequantization(flowlib.DequantizeVariational).Seed(5), images,
-			"glow, images 4×4×1, 2 levels of 1 step, hidden 8, 1×1 conv exp, learned prior on, variational dequantization, logit alpha 0.05"},
+			Dequantization(flowlib.DequantizeVariational).Seed(5).MinScale(0.1), images,
+			"glow, images 4×4×1, 2 levels of 1 step, hidden 8, 1×1 conv exp, min scale 0.1, learned prior on, variational dequantization, logit alpha 0.05"},
 		{"realnvp-images", flowlib.RealNVPImage(4, 4, 1).Levels(2).Steps(1).Hidden(8).ActNorm(false).
 			CouplingScale(flowlib.ScaleTanh).LogitAlpha(0.1), images,
 			"realnvp, images 4×4×1, 2 levels of 1 coupling, hidden 8, actnorm off, tanh coupling scale, learned prior off, uniform dequantization, logit alpha 0.1"},
@@ -348,6 +348,8 @@ func TestReadSpecErrors(t *testing.T) {
 		{"unknown dequantization", true, flowlib.ParamImageFlowDequantization, "none", "valid: uniform, variational"},
 		{"unknown coupling scale", true, flowlib.ParamImageFlowCouplingScale, "sigmoid", "valid: contracting, tanh"},
 		{"logit alpha", true, flowlib.ParamImageFlowLogitAlpha, 0.5, "[0, 0.5)"},
+		{"min scale of 1", true, flowlib.ParamImageFlowMinScale, 1.0, "must be in [0, 1)"},
+		{"negative min scale", true, flowlib.ParamImageFlowMinScale, -0.1, "must be in [0, 1)"},
 		{"shape of wrong rank", true, flowlib.ParamShape, []int{8, 8}, "[height, width, channels]"},
 		{"shape against dim", true, flowlib.ParamShape, []int{8, 8, 2}, "size 128 is not the dimension 64"},
 		{"seed of wrong type", true, flowlib.ParamImageFlowSeed, 1.0, "a float64, want a int"},

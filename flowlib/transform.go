@@ -68,14 +68,20 @@ const DefaultScaleBound = 3.0
 // ScaleBound (0 means [DefaultScaleBound]): near zero s ≈ r, and |s| < B, so
 // one bad step cannot make exp(s) overflow.
 //
-// With Contracting set, s = log σ(r + 2) − log σ(2) instead: Glow's sigmoid(r
-// + 2) scale, shifted so that the transform is the identity at r = 0. It
-// stretches by at most 1.14× in the Forward direction and shrinks by any
-// amount; image flows need it and leave stretching to [ActNorm]
-// (docs/concepts.md, "Coupling layers", says why).
+// With Contracting set, the scale is Glow's sigmoid(r + 2) instead, shifted
+// so that the transform is the identity at r = 0 and floored at MinScale = m:
+//
+//	exp(s) = m + (1 − m)·σ(r + 2)/σ(2)
+//
+// It stretches by at most 1.14× in the Forward direction, which image flows
+// need (they leave stretching to [ActNorm]), and shrinks by at most 1/m, so
+// the Inverse stretches by at most 1/m too: with m = 0 (Glow's own scale)
+// exp(−s) has no bound, and samples drawn at high temperatures blow up
+// (docs/concepts.md, "Coupling layers", has the numbers).
 type Affine struct {
 	ScaleBound  float64
 	Contracting bool
+	MinScale    float64
 }
 
 // Name implements [Transform].
@@ -88,7 +94,12 @@ func (Affine) ParamsPerValue() int { return 2 }
 func (a Affine) LogScale(raw *Node) *Node {
 	if a.Contracting {
 		// log σ(v) = −softplus(−v).
-		return AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
+		s := AddScalar(Neg(Softplus(Neg(AddScalar(raw, 2)))), math.Log1p(math.Exp(-2)))
+		if a.MinScale <= 0 {
+			return s
+		}
+		// log(m + (1 − m)·exp(s)) = logaddexp(log m, log(1 − m) + s).
+		return logAddExpScalar(AddScalar(s, math.Log1p(-a.MinScale)), math.Log(a.MinScale))
 	}
 	bound := a.ScaleBound
 	if bound <= 0 {
@@ -114,16 +125,22 @@ func (a Affine) masked(x *Node, params []*Node, moved *Node, inverse bool) (y, l
 	return Add(Mul(x, Exp(s)), t), s
 }
 
+// logAddExpScalar returns log(exp(x) + exp(c)) without overflow.
+func logAddExpScalar(x *Node, c float64) *Node {
+	return Add(MaxScalar(x, c), Log1p(Exp(Neg(Abs(AddScalar(x, -c))))))
+}
+
 // contractingInverseLimit bounds the inverse of the contracting scale (see
 // [Affine.Inverse]): image flows' values are within ±10 in logit space, so
 // only samples that have already overflowed reach it.
 const contractingInverseLimit = 1e6
 
 // Inverse implements [Transform]: x = (y − t)·exp(−s). With the contracting
-// scale exp(−s) has no bound, so there the factor is capped at e⁸⁰ and the
-// result clipped to ±1e6: a latent whose inverse would overflow saturates
-// instead of becoming Inf or NaN, and every input whose inverse stays within
-// the limit is inverted exactly (docs/concepts.md, "Coupling layers").
+// scale and no MinScale exp(−s) has no bound, so there the factor is capped
+// at e⁸⁰ and the result clipped to ±1e6: a latent whose inverse would
+// overflow saturates instead of becoming Inf or NaN, and every input whose
+// inverse stays within the limit is inverted exactly (docs/concepts.md,
+// "Coupling layers").
 func (a Affine) Inverse(y *Node, params []*Node) (x, logDet *Node) {
 	s := a.LogScale(params[0])
 	return a.invert(y, s, params[1]), Neg(s)
@@ -131,7 +148,7 @@ func (a Affine) Inverse(y *Node, params []*Node) (x, logDet *Node) {
 
 // invert is x = (y − t)·exp(−s), capped for the contracting scale.
 func (a Affine) invert(y, s, t *Node) *Node {
-	if !a.Contracting {
+	if !a.Contracting || a.MinScale > 0 {
 		return Mul(Sub(y, t), Exp(Neg(s)))
 	}
 	x := Mul(Sub(y, t), Exp(MinScalar(Neg(s), 80)))

@@ -266,9 +266,9 @@ func TestMNISTEndToEnd(t *testing.T) {
 		want  string   // in the model's description
 	}{
 		{"glow", []string{"--levels", "1", "--steps-per-level", "1", "--hidden", "8"},
-			"glow, images 28×28×1, 1 level of 1 step, hidden 8, 1×1 conv lu, learned prior on"},
+			"glow, images 28×28×1, 1 level of 1 step, hidden 8, 1×1 conv lu, min scale 0.25, learned prior on"},
 		{"realnvp", []string{"--levels", "2", "--steps-per-level", "1", "--hidden", "8"},
-			"realnvp, images 28×28×1, 2 levels of 1 coupling, hidden 8, actnorm on, learned prior off"},
+			"realnvp, images 28×28×1, 2 levels of 1 coupling, hidden 8, actnorm on, min scale 0.25, learned prior off"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {

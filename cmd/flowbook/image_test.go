@@ -70,7 +70,7 @@ func TestImageCommands(t *testing.T) {
 
 	out := mustRun(t, append(trainArgs, "--steps", "2")...)
 	wantContains(t, out, "images of 28×28×1: 32 to train on, 8 to test on (the first 4 evaluated during training)",
-		"realnvp, images 28×28×1, 2 levels of 1 coupling, hidden 4, actnorm on, learned prior off",
+		"realnvp, images 28×28×1, 2 levels of 1 coupling, hidden 4, actnorm on, min scale 0.25, learned prior off",
 		"batch 4", "step      1  test NLL", "trained steps 0 to 2", "test set at step 2, 4 images", "nats per image")
 	if bpd := bitsPerDim(t, out); !(bpd > 0 && bpd < 16) {
 		t.Errorf("test bits/dim %v; expected between 0 and 16 (8 for a model that knows nothing)", bpd)

@@ -57,7 +57,8 @@ the same command again continues from there.
 
 -set "key=value;key=value" sets any parameter of the model by its flowlib
 key (flowlib.Param*), including those without a flag, such as
-image_flow_coupling_scale=tanh or realnvp_scale_bound=2; a wrong key lists
+image_flow_coupling_scale=tanh, image_flow_min_scale=0 (Glow's unbounded
+scale) or realnvp_scale_bound=2; a wrong key lists
 the valid ones for the model and data. A flag and -set cannot both set one
 parameter.
 
@@ -105,6 +106,7 @@ type trainFlags struct {
 	steps      int
 	batch      int
 	lr, clip   float64
+	warmup     int
 	maxTime    time.Duration
 	evalEvery  int
 	checkpoint string
@@ -157,6 +159,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.steps, "steps", 2000, "total number of training steps (a resumed run continues up to it)")
 	fs.IntVar(&f.batch, "batch", 0, fmt.Sprintf("examples per training step (0: %d for vector data, %d for images)", defaultVectorBatch, defaultImageBatch))
 	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate of Adam (decayed along a cosine to 1% of it)")
+	fs.IntVar(&f.warmup, "warmup", 0, "raise the learning rate linearly from 1% of --lr to --lr over the first `N` steps (0: no warm-up)")
 	fs.Float64Var(&f.clip, "clip", 10, "clip the gradient to this global norm (0: no clipping)")
 	fs.DurationVar(&f.maxTime, "max-time", 0, "stop training after this `duration`, like 30m or 2h (0: no limit); the same command again continues")
 	fs.IntVar(&f.evalEvery, "eval-every", 500, "evaluate on the test set every this many steps (0: only at the end)")
@@ -294,11 +297,15 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if f.maxTime > 0 {
 		limit = fmt.Sprintf(", for at most %s", f.maxTime)
 	}
-	fmt.Fprintf(stdout, "training: up to step %d%s, batch %d, learning rate %g with cosine decay, gradient clip %g\n",
-		f.steps, limit, batch, f.lr, f.clip)
+	warmup := ""
+	if f.warmup > 0 {
+		warmup = fmt.Sprintf(" after a %d-step warm-up", f.warmup)
+	}
+	fmt.Fprintf(stdout, "training: up to step %d%s, batch %d, learning rate %g with cosine decay%s, gradient clip %g\n",
+		f.steps, limit, batch, f.lr, warmup, f.clip)
 
 	result, err := training.New(b, store, flow, trainSet).
-		Steps(f.steps).BatchSize(batch).LearningRate(f.lr).ClipGradNorm(f.clip).
+		Steps(f.steps).BatchSize(batch).LearningRate(f.lr).Warmup(f.warmup).ClipGradNorm(f.clip).
 		// A resumed run gets a different batch order, rather than replaying the first one.
 		Seed(f.seed+uint64(startStep)).
 		MaxDuration(f.maxTime).
@@ -451,6 +458,8 @@ func (f *trainFlags) check() error {
 		return fmt.Errorf("--batch must be positive, or 0 for the default, got %d", f.batch)
 	case f.clip < 0:
 		return fmt.Errorf("--clip must be 0 (off) or positive, got %v", f.clip)
+	case f.warmup < 0 || f.warmup >= f.steps:
+		return fmt.Errorf("--warmup must be 0 (none) or fewer than --steps (%d), got %d", f.steps, f.warmup)
 	case f.maxTime < 0:
 		return fmt.Errorf("--max-time must be 0 (no limit) or positive, got %s", f.maxTime)
 	case f.evalEvery < 0:

@@ -109,6 +109,19 @@ func whiteBlocks(n int) *data.Samples {
 	})
 }
 
+// dottedBlocks is n black images with a 14×14 patch in which one pixel of
+// every 2×2 cell is white (49 pixels): what a flow draws when one of the four
+// channels of squeezed 2×2 patches blows up in its inverse.
+func dottedBlocks(n int) *data.Samples {
+	return images(n, func(i, y, x int) float32 {
+		oy, ox := 2+i%10, 2+(i/10)%10
+		if y >= oy && y < oy+14 && x >= ox && x < ox+14 && (y-oy)%2 == 0 && (x-ox)%2 == 0 {
+			return 255
+		}
+		return 0
+	})
+}
+
 // wantError fails unless err is an error containing every want.
 func wantError(t *testing.T, err error, wants ...string) {
 	t.Helper()

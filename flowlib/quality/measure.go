@@ -29,6 +29,9 @@ const (
 	// pixels and saturated ones on 7.6% (24% at most among the 2,004 test
 	// digits), so more than 30% white pixels is a blob, not a stroke.
 	BlockFraction = 0.3
+	// DarkLevel is the largest grey level counted as a near-black pixel,
+	// for [Report.Speckle].
+	DarkLevel = 25
 )
 
 // Report is the sample-quality summary of a set of 28×28 grey images, as
@@ -64,6 +67,13 @@ type Report struct {
 	// Saturated is the fraction of all pixels at SaturatedLevel (250) or
 	// above; its SE is that of the mean of the images' own fractions.
 	Saturated, SaturatedSE float64
+	// Speckle is the mean number per image of speckled pixels: saturated
+	// pixels with at least two of their four neighbours near black (≤
+	// DarkLevel, or off the image). MNIST's strokes are anti-aliased, so a
+	// real digit has about 0.1; the dotted blocks that an exploding inverse
+	// draws (one of the four channels of a squeezed 2×2 patch saturated)
+	// have dozens.
+	Speckle, SpeckleSE float64
 	// MeanMax is the mean over images of each image's largest grey level
 	// (0…255): real digits reach 255, faint or blurred samples stay below.
 	MeanMax, MeanMaxSE float64
@@ -134,6 +144,7 @@ func Measure(backend compute.Backend, classifier *Classifier, images *data.Sampl
 	ink := make([]float64, images.N)
 	saturated := make([]float64, images.N)
 	brightest := make([]float64, images.N)
+	speckle := make([]float64, images.N)
 	blocks := 0
 	for i := range images.N {
 		var sum, top float64
@@ -148,15 +159,43 @@ func Measure(backend compute.Backend, classifier *Classifier, images *data.Sampl
 		ink[i] = sum / float64(images.Dim) / 255
 		saturated[i] = float64(white) / float64(images.Dim)
 		brightest[i] = top
+		speckle[i] = float64(speckledPixels(images.Row(i), Side, Side))
 		if saturated[i] > BlockFraction {
 			blocks++
 		}
 	}
 	r.Ink, r.InkSE = flowcheck.MeanStdErr(ink)
 	r.Saturated, r.SaturatedSE = flowcheck.MeanStdErr(saturated)
+	r.Speckle, r.SpeckleSE = flowcheck.MeanStdErr(speckle)
 	r.MeanMax, r.MeanMaxSE = flowcheck.MeanStdErr(brightest)
 	r.Blocks, r.BlocksSE = fraction(blocks, images.N)
 	return r, nil
+}
+
+// speckledPixels counts the saturated pixels of a height×width image that
+// have at least two near-black neighbours (see [Report.Speckle]).
+func speckledPixels(pixels []float32, height, width int) int {
+	dark := func(r, c int) bool {
+		return r < 0 || r >= height || c < 0 || c >= width || pixels[r*width+c] <= DarkLevel
+	}
+	n := 0
+	for r := range height {
+		for c := range width {
+			if pixels[r*width+c] < SaturatedLevel {
+				continue
+			}
+			darkNeighbours := 0
+			for _, d := range [4][2]int{{-1, 0}, {1, 0}, {0, -1}, {0, 1}} {
+				if dark(r+d[0], c+d[1]) {
+					darkNeighbours++
+				}
+			}
+			if darkNeighbours >= 2 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // fraction returns k/n and its binomial standard error √(p(1−p)/n).
@@ -182,7 +221,7 @@ func Reference(backend compute.Backend, classifier *Classifier, test *data.Sampl
 // Columns are the column headers of a table of reports, one report a row,
 // as [Report.Cells] writes them. The command line and the notebooks print
 // the same table.
-var Columns = []string{"images", "N", "confident ≥ 0.9", "confident by class 0–9 (%)", "not a digit", "ink", "saturated ≥ 250", "mean max", "blocks > 30%"}
+var Columns = []string{"images", "N", "confident ≥ 0.9", "confident by class 0–9 (%)", "not a digit", "ink", "saturated ≥ 250", "speckled px/image", "mean max", "blocks > 30%"}
 
 // Cells writes the report as the cells of a table row under [Columns]:
 // fractions and ink with three decimals and "± SE", the classes as the
@@ -203,6 +242,7 @@ func (r *Report) Cells() []string {
 		pm(r.NotDigit, r.NotDigitSE, "%.3f"),
 		pm(r.Ink, r.InkSE, "%.3f"),
 		pm(r.Saturated, r.SaturatedSE, "%.3f"),
+		pm(r.Speckle, r.SpeckleSE, "%.2f"),
 		pm(r.MeanMax, r.MeanMaxSE, "%.1f"),
 		pm(r.Blocks, r.BlocksSE, "%.3f"),
 	}

@@ -76,7 +76,7 @@ func checkReport(t *testing.T, r *quality.Report) {
 		}
 	}
 	for name, se := range map[string]float64{"ConfidentSE": r.ConfidentSE, "NotDigitSE": r.NotDigitSE, "InkSE": r.InkSE, "SaturatedSE": r.SaturatedSE,
-		"MeanMaxSE": r.MeanMaxSE, "BlocksSE": r.BlocksSE} {
+		"SpeckleSE": r.SpeckleSE, "MeanMaxSE": r.MeanMaxSE, "BlocksSE": r.BlocksSE} {
 		if !(se >= 0) || math.IsInf(se, 0) {
 			t.Errorf("%s = %v, want a finite value ≥ 0", name, se)
 		}
@@ -91,18 +91,22 @@ func TestMeasure(t *testing.T) {
 	// The classifier never saw these blank, noise or block images, but it
 	// was trained on others of their kinds, labelled NotDigit.
 	tests := []struct {
-		name                                                 string
-		images                                               func(t *testing.T) *data.Samples
-		confident, notDigit, ink, saturated, meanMax, blocks bounds
+		name                                                          string
+		images                                                        func(t *testing.T) *data.Samples
+		confident, notDigit, ink, saturated, speckle, meanMax, blocks bounds
 	}{
 		{"real test digits", func(t *testing.T) *data.Samples { _, test := loadMNIST(t); return test },
-			bounds{0.9, 1}, bounds{0, 0.01}, bounds{0.11, 0.15}, bounds{0.005, 0.15}, bounds{250, 255}, bounds{0, 0.01}},
+			bounds{0.9, 1}, bounds{0, 0.01}, bounds{0.11, 0.15}, bounds{0.005, 0.15}, bounds{0, 0.5}, bounds{250, 255}, bounds{0, 0.01}},
 		{"blank", func(*testing.T) *data.Samples { return blank(16) },
-			bounds{0, 0.05}, bounds{0.9, 1}, bounds{0, 0}, bounds{0, 0}, bounds{0, 0}, bounds{0, 0}},
+			bounds{0, 0.05}, bounds{0.9, 1}, bounds{0, 0}, bounds{0, 0}, bounds{0, 0}, bounds{0, 0}, bounds{0, 0}},
 		{"uniform noise", func(*testing.T) *data.Samples { return noise(64, 3) },
-			bounds{0, 0.05}, bounds{0.9, 1}, bounds{0.48, 0.52}, bounds{0.015, 0.03}, bounds{250, 255}, bounds{0, 0}},
+			bounds{0, 0.05}, bounds{0.9, 1}, bounds{0.48, 0.52}, bounds{0.015, 0.03}, bounds{0, 3}, bounds{250, 255}, bounds{0, 0}},
+		// Only the four corners of a solid square have two black neighbours.
 		{"white blocks", func(*testing.T) *data.Samples { return whiteBlocks(32) },
-			bounds{0, 0.05}, bounds{0.9, 1}, bounds{0.5, 0.52}, bounds{0.5, 0.52}, bounds{255, 255}, bounds{1, 1}},
+			bounds{0, 0.05}, bounds{0.9, 1}, bounds{0.5, 0.52}, bounds{0.5, 0.52}, bounds{4, 4}, bounds{255, 255}, bounds{1, 1}},
+		// Dotted blocks have few white pixels, all of them speckled.
+		{"dotted blocks", func(*testing.T) *data.Samples { return dottedBlocks(32) },
+			bounds{0, 1}, bounds{0, 1}, bounds{0.06, 0.07}, bounds{0.06, 0.07}, bounds{49, 49}, bounds{255, 255}, bounds{0, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +126,7 @@ func TestMeasure(t *testing.T) {
 				want  bounds
 			}{
 				{"Confident", r.Confident, tt.confident}, {"NotDigit", r.NotDigit, tt.notDigit}, {"Ink", r.Ink, tt.ink}, {"Saturated", r.Saturated, tt.saturated},
-				{"MeanMax", r.MeanMax, tt.meanMax}, {"Blocks", r.Blocks, tt.blocks},
+				{"Speckle", r.Speckle, tt.speckle}, {"MeanMax", r.MeanMax, tt.meanMax}, {"Blocks", r.Blocks, tt.blocks},
 			} {
 				if !(f.value >= f.want.lo-1e-9 && f.value <= f.want.hi+1e-9) {
 					t.Errorf("%s = %v, want it in [%v, %v]", f.name, f.value, f.want.lo, f.want.hi)
@@ -374,8 +378,8 @@ func TestTrainRejectsBadInput(t *testing.T) {
 // Cells writes a row with the SEs, and the classes as shares.
 func TestCells(t *testing.T) {
 	r := &quality.Report{Label: "T = 0.7", N: 4, Confident: 0.5, ConfidentSE: 0.25, Classes: [10]int{1, 0, 0, 1},
-		NotDigit: 0.25, NotDigitSE: math.Sqrt(0.25 * 0.75 / 4), Ink: 0.125, InkSE: 0.01, Saturated: 0.05, SaturatedSE: 0.002, MeanMax: 254.5, MeanMaxSE: 0.5, Blocks: 0, BlocksSE: 0}
-	want := []string{"T = 0.7", "4", "0.500 ± 0.250", "50 0 0 50 0 0 0 0 0 0", "0.250 ± 0.217", "0.125 ± 0.010", "0.050 ± 0.002", "254.5 ± 0.5", "0.000 ± 0.000"}
+		NotDigit: 0.25, NotDigitSE: math.Sqrt(0.25 * 0.75 / 4), Ink: 0.125, InkSE: 0.01, Saturated: 0.05, SaturatedSE: 0.002, Speckle: 0.25, SpeckleSE: 0.125, MeanMax: 254.5, MeanMaxSE: 0.5, Blocks: 0, BlocksSE: 0}
+	want := []string{"T = 0.7", "4", "0.500 ± 0.250", "50 0 0 50 0 0 0 0 0 0", "0.250 ± 0.217", "0.125 ± 0.010", "0.050 ± 0.002", "0.25 ± 0.12", "254.5 ± 0.5", "0.000 ± 0.000"}
 	got := r.Cells()
 	if len(got) != len(quality.Columns) {
 		t.Fatalf("%d cells for %d columns", len(got), len(quality.Columns))
@@ -385,7 +389,7 @@ func TestCells(t *testing.T) {
 			t.Errorf("cell %d (%s) = %q, want %q", i, quality.Columns[i], got[i], want[i])
 		}
 	}
-	one := &quality.Report{N: 1, InkSE: math.NaN(), SaturatedSE: math.NaN(), MeanMaxSE: math.NaN()}
+	one := &quality.Report{N: 1, InkSE: math.NaN(), SaturatedSE: math.NaN(), SpeckleSE: math.NaN(), MeanMaxSE: math.NaN()}
 	if cells := one.Cells(); cells[3] != "–" || cells[5] != "0.000" {
 		t.Errorf("one image, none confident: cells %q, want classes – and no ± for the NaN SE", cells)
 	}
