@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -96,6 +97,29 @@ func TestImageCommands(t *testing.T) {
 	}
 	out = mustRun(t, "eval", "--checkpoint", dir, "--data", mnist, "--n", "3", "--seed", "5")
 	wantContains(t, out, "test split, 3 images", "seed 5")
+
+	// Export writes the model without its training state, and the bits/dim
+	// that eval measures, which eval of the exported model then gives too.
+	ship := filepath.Join(tmp, "ship")
+	out = mustRun(t, "export", "--checkpoint", dir, "--out", ship)
+	wantContains(t, out, "saved in "+ship, "on 8 test images (seed 2)")
+	var expected expectedScore
+	if text, err := os.ReadFile(filepath.Join(ship, "expected.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(text, &expected); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(expected.TestBitsPerDim-first) > 5e-5 || expected.Step != 4 || expected.TestImages != 8 || expected.Data != mnist {
+		t.Errorf("expected.json holds %+v; want step 4, 8 images of %s, bits/dim %v as eval gives", expected, mnist, first)
+	}
+	if shipped := bitsPerDim(t, mustRun(t, "eval", "--checkpoint", ship)); shipped != first {
+		t.Errorf("eval of the exported model gives %v bits/dim, of the checkpoint %v", shipped, first)
+	}
+	if code, _, stderr := runCLI("export", "--checkpoint", dir, "--out", ship); code != exitError {
+		t.Errorf("export into a directory with a checkpoint: exit %d, want %d", code, exitError)
+	} else {
+		checkOneErrorLine(t, stderr, "already holds a checkpoint")
+	}
 
 	pngPath := func(name string) string { return filepath.Join(tmp, name) }
 	tests := []struct {

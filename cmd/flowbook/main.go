@@ -57,6 +57,7 @@ func commands() []command {
 		{"eval", "mean log-likelihood (and bits/dim) of data under a trained flow", cmdEval},
 		{"sample", "draw samples from a trained flow into a CSV file, or a PNG grid of images", cmdSample},
 		{"quality", "how much a trained image flow's samples look like digits, at several temperatures", cmdQuality},
+		{"export", "write a trained model without its optimizer state, for shipping (models/)", cmdExport},
 		{"classifier", "train the digit classifier that quality uses (shipped in models/digit-classifier)", cmdClassifier},
 		{"backend", "open the compute backend flowlib chooses here and say which one it is, and why", cmdBackend},
 	}
@@ -68,7 +69,7 @@ Usage:
   flowbook <command> [flags]
 
 Commands:
-%s  help     show this text, or a command's flags: flowbook help train
+%s  help       show this text, or a command's flags: flowbook help train
 
 Examples:
   flowbook train --data moons --steps 3000 --checkpoint /tmp/fb-moons
@@ -97,8 +98,12 @@ Run 'flowbook <command> --help' for the flags of a command.
 // printMainUsage writes the program's usage text to w.
 func printMainUsage(w io.Writer) {
 	var list strings.Builder
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(&list, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(&list, "  %-*s %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, list.String(), strings.Join(toyNames(), ", "), strings.Join(modelNames, ", "), backend.Choose())
 }
