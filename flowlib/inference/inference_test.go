@@ -2,6 +2,7 @@ package inference_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -290,5 +291,152 @@ func TestContextChecks(t *testing.T) {
 	}
 	if err := inference.CheckContext("data", points, ctx(1, 2, 3)); err != nil {
 		t.Errorf("a good context was refused: %v", err)
+	}
+}
+
+// TestLatentLevels checks which latent coordinates leave a multi-scale flow
+// at which level: half of them at each FactorOut, the rest at the last level.
+func TestLatentLevels(t *testing.T) {
+	be, _ := backend.Shared()
+	for _, tc := range []struct {
+		name string
+		flow *flowlib.Flow
+		want []int // coordinates per level 0, 1, ...
+	}{
+		{"glow, 1 level", smallGlow(), []int{16}},
+		{"glow, 2 levels", flowlib.Glow(4, 4, 1).Levels(2).Steps(1).Hidden(4).Done(), []int{8, 8}},
+		{"realnvp, 3 levels", flowlib.RealNVPImage(8, 8, 1).Levels(3).Steps(1).Hidden(4).Done(), []int{32, 16, 16}},
+		{"vectors", smallFlow(), []int{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			levels, err := inference.LatentLevels(be, tc.flow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := make([]int, len(tc.want))
+			for _, l := range levels {
+				if l < 0 || l >= len(counts) {
+					t.Fatalf("level %d, want levels 0…%d", l, len(counts)-1)
+				}
+				counts[l]++
+			}
+			if !slices.Equal(counts, tc.want) {
+				t.Errorf("coordinates per level %v, want %v", counts, tc.want)
+			}
+		})
+	}
+
+	// The coordinates labelled 1 are those that the second level computes:
+	// changing its weights changes them and no others.
+	glow := flowlib.Glow(4, 4, 1).Levels(2).Steps(1).Hidden(4).LearnedPrior(false).Done()
+	store := model.NewStore()
+	images := pixels(2, 0, 0, 9)
+	encode := func() []float32 {
+		if err := store.SetRNGStateFromSeed(7); err != nil {
+			t.Fatal(err)
+		}
+		z, err := inference.Encode(be, store, glow, images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z.Values
+	}
+	encode() // ActNorm initialises itself from the first batch it sees.
+	before := encode()
+	if again := encode(); !slices.Equal(before, again) {
+		t.Fatalf("two encodings with the same seed differ:\n%v\n%v", before, again)
+	}
+	changed := 0
+	for v := range store.IterVariables() {
+		if !v.Trainable || !strings.Contains(v.Path(), "/inner/") {
+			continue
+		}
+		value, _ := v.Value()
+		w := tensors.MustCopyFlatData[float32](value)
+		for i := range w {
+			w[i] += 0.3 * float32(i%5+1)
+		}
+		if err := v.SetValue(tensors.FromFlatDataAndDimensions(w, value.Shape().Dimensions...)); err != nil {
+			t.Fatal(err)
+		}
+		changed++
+	}
+	if changed == 0 {
+		t.Fatal("no variables of the second level to change")
+	}
+	after := encode()
+	levels, err := inference.LatentLevels(be, glow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range before {
+		if moved := before[i] != after[i]; moved != (levels[i%16] == 1) {
+			t.Errorf("latent coordinate %d (level %d): changed %v when the second level's weights changed", i%16, levels[i%16], moved)
+		}
+	}
+}
+
+// TestEncodeDecode checks that Decode inverts Encode, that ResampleLevels
+// keeping every level gives the examples back and keeping none gives
+// different images per variant, and that bad requests are refused.
+func TestEncodeDecode(t *testing.T) {
+	be, _ := backend.Shared()
+	store := model.NewStore()
+	flow := smallFlow()
+	x := &data.SamplesOf[float64]{Values: []float64{0.5, -1, 2, 0.25, -0.75, 1.5}, N: 3, Dim: 2}
+	z, err := inference.Encode(be, store, flow, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := inference.Decode(be, store, flow, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range back.Values {
+		if math.Abs(v-x.Values[i]) > 1e-4 {
+			t.Fatalf("Decode(Encode(x)) = %v, want %v", back.Values, x.Values)
+		}
+	}
+	if _, err := inference.Decode(be, store, flow, &data.SamplesOf[float64]{Values: []float64{1, 2, 3}, N: 1, Dim: 3}); err == nil ||
+		!strings.Contains(err.Error(), "latent has shape [2]") {
+		t.Errorf("latents of the wrong size: got %v", err)
+	}
+	if _, err := inference.Decode(be, store, flow, &data.SamplesOf[float64]{Values: []float64{1, math.NaN()}, N: 1, Dim: 2}); err == nil ||
+		!strings.Contains(err.Error(), "non-finite latent value (NaN) in latent 0, coordinate 1") {
+		t.Errorf("a NaN latent: got %v", err)
+	}
+
+	glowStore, glow := model.NewStore(), flowlib.Glow(4, 4, 1).Levels(2).Steps(1).Hidden(4).Done()
+	images := pixels(2, 0, 0, 7)
+	kept, err := inference.ResampleLevels(be, glowStore, glow, images, []int{0, 1}, 2, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept.N != 4 {
+		t.Fatalf("%d images for 2 examples × 2 variants", kept.N)
+	}
+	for i, v := range kept.Values {
+		if want := images.Values[(i/32)*16+i%16]; math.Abs(float64(v-want)) > 0.5 {
+			t.Fatalf("keeping every level, pixel %d is %v, want the example's %v", i, v, want)
+		}
+	}
+	fresh, err := inference.ResampleLevels(be, glowStore, glow, images, nil, 2, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(fresh.Row(0), fresh.Row(1)) {
+		t.Error("keeping no level, two variants of an example are the same image")
+	}
+	for _, tc := range []struct {
+		keep     []int
+		variants int
+		want     string
+	}{
+		{[]int{2}, 1, "level 2 to keep does not exist; this flow's latent has levels 0…1"},
+		{nil, 0, "at least 1 variant"},
+	} {
+		if _, err := inference.ResampleLevels(be, glowStore, glow, images, tc.keep, tc.variants, 1, 3); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ResampleLevels(keep %v, %d variants): got %v, want an error containing %q", tc.keep, tc.variants, err, tc.want)
+		}
 	}
 }
