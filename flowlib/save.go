@@ -3,6 +3,7 @@ package flowlib
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -52,6 +53,11 @@ func SaveModel(store *model.Store, dir string) error {
 	}
 	handler.ExcludeVarsFromSaving(trainingOnly...)
 	if err := handler.Save(); err != nil {
+		// Leave no half-written checkpoint behind for Load to trip on.
+		written, _ := filepath.Glob(filepath.Join(dir, "checkpoint-*"))
+		for _, f := range written {
+			_ = os.Remove(f)
+		}
 		return fmt.Errorf("flowlib: saving the model in %s: %w", dir, err)
 	}
 	return nil

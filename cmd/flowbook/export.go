@@ -15,7 +15,7 @@ import (
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
-const exportUsage = `Usage: flowbook export --checkpoint DIR --out DIR [--n N] [--seed S]
+const exportUsage = `Usage: flowbook export --checkpoint DIR --out DIR [--data mnist:DIR] [--n N] [--seed S]
 
 Writes the trained model of the checkpoint directory to --out, a new or
 empty directory, as a checkpoint without what only training needs (the
@@ -30,7 +30,7 @@ OUT/expected.json; the tests in models/ check the shipped models against
 it.
 
 Example:
-  flowbook export --checkpoint /tmp/fb-glow --out models/glow-mnist
+  flowbook export --checkpoint /tmp/fb-glow --out models/glow-mnist --data mnist:.cache/mnist
 `
 
 // expectedScore is what export writes to expected.json: the test bits/dim
@@ -51,6 +51,8 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "directory `DIR` to write the model to; it must not hold a checkpoint (required)")
 	n := fs.Int("n", 0, "measure the test bits/dim on the first `N` test images only (0: all)")
 	seed := fs.Uint64("seed", 2, "seed of the dequantization noise of the measurement")
+	dataFlag := fs.String("data", "", "`mnist:DIR` to record as the model's data instead of the training run's "+
+		"(which train stores as an absolute path): for a shipped model, a path relative to the repository, like mnist:.cache/mnist")
 	if err := parseFlags(fs, exportUsage, args, stdout); err != nil {
 		return err
 	}
@@ -68,9 +70,25 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("export: the model in %s has non-finite weights (%s, ...): its training diverged; retrain it rather than ship it",
 			t.dir, bad[0])
 	}
+	if *dataFlag != "" {
+		if !t.spec.IsImage() {
+			return fmt.Errorf("export: --data applies to image models; the model in %s is a vector model", t.dir)
+		}
+		if _, err := parseData(*dataFlag); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		t.data = *dataFlag
+		t.store.RootScope().SetParam(paramData, *dataFlag)
+	}
 	var score *expectedScore
 	if t.spec.IsImage() && t.data != "" {
-		if score, err = measureForExport(t, *n, *seed, stderr); err != nil {
+		b, err := openBackend(stderr)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		// The weights now live on the backend: finalize it only after saving.
+		defer b.Finalize()
+		if score, err = measureForExport(b, t, *n, *seed); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
@@ -96,7 +114,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 
 // measureForExport measures an image model's test bits/dim on the first n
 // test images (0: all) of the data it was trained on.
-func measureForExport(t *trained, n int, seed uint64, stderr io.Writer) (*expectedScore, error) {
+func measureForExport(b compute.Backend, t *trained, n int, seed uint64) (*expectedScore, error) {
 	src, err := parseData(t.data)
 	if err != nil {
 		return nil, err
@@ -106,11 +124,6 @@ func measureForExport(t *trained, n int, seed uint64, stderr io.Writer) (*expect
 		return nil, err
 	}
 	images = firstN(images, n)
-	b, err := openBackend(stderr)
-	if err != nil {
-		return nil, err
-	}
-	defer b.Finalize()
 	bitsPerDim, err := imageBitsPerDim(b, t, images, seed)
 	if err != nil {
 		return nil, err
