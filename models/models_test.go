@@ -115,8 +115,8 @@ func TestShippedModelsBitsPerDim(t *testing.T) {
 // temperature 1 and compares the pixels with real test digits': no
 // saturated blocks (images more than 30% white), no more speckled pixels
 // (white next to black: what an exploding inverse draws) than a few times
-// the real digits' 0.13 per image, and a saturated fraction no larger than
-// twice theirs.
+// the real digits' 0.13 per image, a saturated fraction no larger than twice
+// theirs, and a brightest pixel per image near theirs.
 func TestShippedModelsSampleWithoutBlowUps(t *testing.T) {
 	be := backend.MustShared()
 	test := testDigits(t)
@@ -155,6 +155,9 @@ func TestShippedModelsSampleWithoutBlowUps(t *testing.T) {
 			}
 			if r.Saturated > 2*real.Saturated {
 				t.Errorf("saturated pixel fraction %.4f, above twice the real digits' %.4f", r.Saturated, real.Saturated)
+			}
+			if math.Abs(r.MeanMax-real.MeanMax) > 25 {
+				t.Errorf("the brightest pixel of a sample is %.1f on average, the real digits' %.1f: too faint or too bright", r.MeanMax, real.MeanMax)
 			}
 		})
 	}
