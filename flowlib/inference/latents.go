@@ -124,9 +124,8 @@ func levelsThrough(scope *model.Scope, layer flowlib.Bijector, labels *Node, dep
 // the base distribution at the given temperature, variants times per
 // example, then decodes: row i·variants + j of the result is variant j of
 // example i. Keeping the coarsest level of a Glow and resampling the finer
-// ones shows what each scale of the latent holds (Kingma & Dhariwal 2018,
-// https://arxiv.org/abs/1807.03039). The base must be a standard normal, as
-// image flows' is; seed decides the fresh draws.
+// ones shows what each scale of the latent holds. The base must be a
+// standard normal, as image flows' is; seed decides the fresh draws.
 func ResampleLevels[T data.Float](backend compute.Backend, store *model.Store, flow *flowlib.Flow, samples *data.SamplesOf[T],
 	keep []int, variants int, temperature float64, seed uint64) (*data.SamplesOf[T], error) {
 	if _, ok := flow.Base.(*flowlib.StandardNormal); !ok {
