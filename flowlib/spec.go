@@ -23,7 +23,7 @@ import (
 // The "flowbook_" prefix is the one flowbook's command line has always
 // written: its older checkpoints load.
 const (
-	// ParamModel (string) is the [ModelKind]: "realnvp" or "glow".
+	// ParamModel (string) is the [ModelKind]: "realnvp", "glow", "maf", "iaf" or "nsf".
 	ParamModel = "flowbook_model"
 	// ParamDim (int) is the size of one example (height·width·channels for images).
 	ParamDim = "flowbook_dim"
@@ -46,10 +46,21 @@ const (
 	ModelRealNVP ModelKind = "realnvp"
 	// ModelGlow is [Glow], for images only.
 	ModelGlow ModelKind = "glow"
+	// ModelMAF is [MAF], for vectors only.
+	ModelMAF ModelKind = "maf"
+	// ModelIAF is [IAF], for vectors only.
+	ModelIAF ModelKind = "iaf"
+	// ModelNSF is [NSF] (autoregressive or coupling), for vectors only.
+	ModelNSF ModelKind = "nsf"
 )
 
 // ModelKinds lists the models, in the order messages show them.
-var ModelKinds = []ModelKind{ModelRealNVP, ModelGlow}
+var ModelKinds = []ModelKind{ModelRealNVP, ModelGlow, ModelMAF, ModelIAF, ModelNSF}
+
+// isVectorFlow reports whether kind is one of the [VectorFlowConfig] models.
+func isVectorFlow(kind ModelKind) bool {
+	return kind == ModelMAF || kind == ModelIAF || kind == ModelNSF
+}
 
 // BaseKind names a base distribution of a vector RealNVP that a description
 // can store; stored as a plain string under [ParamBase]. Image models always
@@ -111,13 +122,15 @@ func FormatParam(value any) string {
 // restores them), and build its flow with Flow.
 type Spec struct {
 	kind    ModelKind
-	realNVP *RealNVPConfig   // a vector model, or nil
-	image   *ImageFlowConfig // an image model, or nil
+	realNVP *RealNVPConfig    // a vector RealNVP, or nil
+	vector  *VectorFlowConfig // a MAF, IAF or NSF, or nil
+	image   *ImageFlowConfig  // an image model, or nil
 }
 
 // NewSpec returns the description of a model with its builder's defaults:
-// ModelRealNVP on vectors (a shape of one dimension), or ModelRealNVP or
-// ModelGlow on images (shape [height, width, channels]).
+// ModelRealNVP, ModelMAF, ModelIAF or ModelNSF on vectors (a shape of one
+// dimension), or ModelRealNVP or ModelGlow on images (shape [height, width,
+// channels]).
 func NewSpec(kind ModelKind, shape ...int) (*Spec, error) {
 	if !slices.Contains(ModelKinds, kind) {
 		return nil, &ParamError{Key: ParamModel, Value: string(kind), Reason: "unknown model; valid: " + joinKinds(ModelKinds)}
@@ -126,8 +139,13 @@ func NewSpec(kind ModelKind, shape ...int) (*Spec, error) {
 	case len(shape) == 1 && kind == ModelGlow:
 		return nil, &ParamError{Key: ParamModel, Value: string(kind),
 			Reason: "glow is a model of images, not of vectors; use realnvp for vectors"}
+	case len(shape) == 1 && isVectorFlow(kind):
+		return &Spec{kind: kind, vector: newVectorFlow(kind, shape[0])}, nil
 	case len(shape) == 1:
 		return &Spec{kind: kind, realNVP: RealNVP(shape[0])}, nil
+	case len(shape) == 3 && isVectorFlow(kind):
+		return nil, &ParamError{Key: ParamModel, Value: string(kind),
+			Reason: string(kind) + " is a model of vectors, not of images; use glow or realnvp for images"}
 	case len(shape) == 3 && kind == ModelGlow:
 		return &Spec{kind: kind, image: Glow(shape[0], shape[1], shape[2])}, nil
 	case len(shape) == 3:
@@ -148,6 +166,9 @@ func (s *Spec) Dim() int {
 	if s.image != nil {
 		return s.image.height * s.image.width * s.image.channels
 	}
+	if s.vector != nil {
+		return s.vector.dim
+	}
 	return s.realNVP.dim
 }
 
@@ -161,10 +182,14 @@ func (s *Spec) ImageShape() []int {
 
 // Base is the base distribution of a vector model ([BaseNormal] for an image model).
 func (s *Spec) Base() BaseKind {
-	if s.realNVP == nil {
-		return BaseNormal
+	var base Distribution
+	switch {
+	case s.vector != nil:
+		base = s.vector.base
+	case s.realNVP != nil:
+		base = s.realNVP.base
 	}
-	kind, _, _ := baseKind(s.realNVP.base)
+	kind, _, _ := baseKind(base)
 	return kind
 }
 
@@ -173,6 +198,12 @@ func (s *Spec) Base() BaseKind {
 func (s *Spec) Validate() error {
 	if s.image != nil {
 		return s.image.Validate()
+	}
+	if s.vector != nil {
+		if _, _, err := baseKind(s.vector.base); err != nil {
+			return err
+		}
+		return s.vector.Validate()
 	}
 	if _, _, err := baseKind(s.realNVP.base); err != nil {
 		return err
@@ -190,6 +221,9 @@ func (s *Spec) Flow() (*Flow, error) {
 	if s.image != nil {
 		return s.image.Done(), nil
 	}
+	if s.vector != nil {
+		return s.vector.Done(), nil
+	}
 	return s.realNVP.Done(), nil
 }
 
@@ -200,6 +234,8 @@ func (s *Spec) Params() (map[string]any, error) {
 	var err error
 	if s.image != nil {
 		params, err = s.image.params()
+	} else if s.vector != nil {
+		params, err = s.vector.params()
 	} else {
 		params, err = s.realNVP.params()
 	}
@@ -220,6 +256,9 @@ func (s *Spec) Params() (map[string]any, error) {
 func (s *Spec) SetParams(scope *model.Scope) error {
 	if s.image != nil {
 		return s.image.SetParams(scope)
+	}
+	if s.vector != nil {
+		return s.vector.SetParams(scope)
 	}
 	return s.realNVP.SetParams(scope)
 }
@@ -247,6 +286,9 @@ func (s *Spec) String() string {
 		return fmt.Sprintf("%s, images %s, %s of %s, hidden %s, %s, learned prior %s, %s dequantization, logit alpha %g",
 			s.kind, fmt.Sprintf("%d×%d×%d", c.height, c.width, c.channels), plural(c.levels, "level"), layers, joinInts(c.hidden),
 			extra, onOff(c.learnedPrior), c.dequantization, c.alpha)
+	}
+	if s.vector != nil {
+		return s.vector.String()
 	}
 	c := s.realNVP
 	kind, components, _ := baseKind(c.base)
@@ -394,6 +436,10 @@ func (s *Spec) WithBase(kind BaseKind, components int) error {
 	if kind == BaseMixture && components < 1 {
 		return &ParamError{Key: ParamComponents, Value: components, Reason: "a mixture base needs at least 1 component"}
 	}
+	if s.vector != nil {
+		s.vector.base = newBase(kind, components, s.vector.dim)
+		return nil
+	}
 	s.realNVP.base = newBase(kind, components, s.realNVP.dim)
 	return nil
 }
@@ -469,7 +515,11 @@ func ReadSpec(scope *model.Scope) (*Spec, error) {
 		if s, err = NewSpec(kind, dim); err != nil {
 			return nil, err
 		}
-		s.realNVP.readParams(r)
+		if s.vector != nil {
+			s.vector.readParams(r)
+		} else {
+			s.realNVP.readParams(r)
+		}
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -482,19 +532,25 @@ func ReadSpec(scope *model.Scope) (*Spec, error) {
 
 // readParams reads every ParamRealNVP* key and the base.
 func (c *RealNVPConfig) readParams(r *paramReader) {
-	base := BaseKind(readParam[string](r, ParamBase))
-	components := 0
-	if base == BaseMixture {
-		components = readParam[int](r, ParamComponents)
-	}
+	c.base = readBase(r, c.dim)
 	c.couplings = readParam[int](r, ParamRealNVPCouplings)
 	c.hidden = readParam[[]int](r, ParamRealNVPHidden)
 	c.mask = MaskPattern(readParam[string](r, ParamRealNVPMask))
 	c.actNorm = readParam[bool](r, ParamRealNVPActNorm)
 	c.activation = readParam[string](r, ParamRealNVPActivation)
 	c.scaleBound = readParam[float64](r, ParamRealNVPScaleBound)
+}
+
+// readBase reads the base distribution of a vector model ([ParamBase] and,
+// for a mixture, [ParamComponents]); nil after an error.
+func readBase(r *paramReader, dim int) Distribution {
+	base := BaseKind(readParam[string](r, ParamBase))
+	components := 0
+	if base == BaseMixture {
+		components = readParam[int](r, ParamComponents)
+	}
 	if r.err != nil {
-		return
+		return nil
 	}
 	switch {
 	case !slices.Contains(BaseKinds, base):
@@ -502,8 +558,9 @@ func (c *RealNVPConfig) readParams(r *paramReader) {
 	case base == BaseMixture && components < 1:
 		r.err = &ParamError{Key: ParamComponents, Value: components, Reason: "a mixture base needs at least 1 component"}
 	default:
-		c.base = newBase(base, components, c.dim)
+		return newBase(base, components, dim)
 	}
+	return nil
 }
 
 // readParams reads every ParamImageFlow* key.

@@ -229,6 +229,15 @@ func TestSpecRoundTrip(t *testing.T) {
 		{"glow", flowlib.Glow(4, 4, 1).Levels(2).Steps(1).Hidden(8).InvConv(flowlib.InvConvExp).
 			Dequantization(flowlib.DequantizeVariational).Seed(5).MinScale(0.1), images,
 			"glow, images 4×4×1, 2 levels of 1 step, hidden 8, 1×1 conv exp, min scale 0.1, learned prior on, variational dequantization, logit alpha 0.05"},
+		{"maf", flowlib.MAF(3).NumLayers(2).Hidden(8).ActNorm(true).Permutation(flowlib.PermuteRandom, 4).
+			Base(flowlib.NewDiagonalGaussian(3)), vectors,
+			"maf, dim 3, 2 layers, hidden 8, activation relu, random (seed 4) permutations, actnorm on, base diag"},
+		{"iaf", flowlib.IAF(3).NumLayers(2).Hidden(8, 8).Activation("tanh").ScaleBound(2), vectors,
+			"iaf, dim 3, 2 layers, hidden 8,8, activation tanh, reverse permutations, actnorm off, base normal"},
+		{"nsf-ar", flowlib.NSF(3).NumLayers(2).Hidden(8).Bins(4).Bound(3), vectors,
+			"nsf, dim 3, 2 layers, hidden 8, activation relu, autoregressive, 4 bins on [-3, 3], reverse permutations, actnorm off, base normal"},
+		{"nsf-c", flowlib.NSF(3).NumLayers(2).Hidden(8).Wrapper(flowlib.WrapCoupling).Base(flowlib.NewGaussianMixture(2, 3)), vectors,
+			"nsf, dim 3, 2 layers, hidden 8, activation relu, coupling, 8 bins on [-5, 5], reverse permutations, actnorm off, base mixture of 2 Gaussians"},
 		{"realnvp-images", flowlib.RealNVPImage(4, 4, 1).Levels(2).Steps(1).Hidden(8).ActNorm(false).
 			CouplingScale(flowlib.ScaleTanh).LogitAlpha(0.1), images,
 			"realnvp, images 4×4×1, 2 levels of 1 coupling, hidden 8, actnorm off, tanh coupling scale, learned prior off, uniform dequantization, logit alpha 0.1"},
@@ -328,7 +337,7 @@ func TestReadSpecErrors(t *testing.T) {
 		want  string
 	}{
 		{"no model", false, flowlib.ParamModel, nil, "is missing"},
-		{"unknown model", false, flowlib.ParamModel, "nice", `"nice": unknown model; valid: realnvp, glow`},
+		{"unknown model", false, flowlib.ParamModel, "nice", `"nice": unknown model; valid: realnvp, glow, maf, iaf, nsf`},
 		{"glow on vectors", false, flowlib.ParamModel, "glow", "glow is a model of images"},
 		{"dim of wrong type", false, flowlib.ParamDim, "2", `is "2": a string, want a int`},
 		{"no couplings", false, flowlib.ParamRealNVPCouplings, nil, "is missing"},
