@@ -18,7 +18,8 @@ import (
 // modelNames are the models flowbook can build (flowlib.ModelKinds): realnvp
 // is RealNVP on vectors (flowlib.RealNVP) for vector data, and the
 // multi-scale RealNVP (flowlib.RealNVPImage) for images; glow (flowlib.Glow)
-// is for images only.
+// is for images only; maf, iaf and nsf (flowlib.MAF, IAF, NSF) are for
+// vectors only.
 var modelNames = kindNames(flowlib.ModelKinds)
 
 // baseNames are the base distributions of vector models (flowlib.BaseKinds):
@@ -41,23 +42,29 @@ func kindNames[K ~string](kinds []K) []string {
 const paramData = "flowbook_data"
 
 // paramFlags are train's flags that set a parameter of the model's
-// description: the flag, and the parameter it sets for vector and for image
-// models ("" where it does not apply; checkFlagsForData rejects those).
-var paramFlags = []struct{ flag, vectorKey, imageKey string }{
-	{"model", flowlib.ParamModel, flowlib.ParamModel},
-	{"couplings", flowlib.ParamRealNVPCouplings, ""},
-	{"hidden", flowlib.ParamRealNVPHidden, flowlib.ParamImageFlowHidden},
-	{"mask", flowlib.ParamRealNVPMask, ""},
-	{"actnorm", flowlib.ParamRealNVPActNorm, flowlib.ParamImageFlowActNorm},
-	{"activation", flowlib.ParamRealNVPActivation, ""},
-	{"base", flowlib.ParamBase, ""},
-	{"components", flowlib.ParamComponents, ""},
-	{"levels", "", flowlib.ParamImageFlowLevels},
-	{"steps-per-level", "", flowlib.ParamImageFlowSteps},
-	{"learned-prior", "", flowlib.ParamImageFlowLearnedPrior},
-	{"invconv", "", flowlib.ParamImageFlowInvConv},
-	{"dequantization", "", flowlib.ParamImageFlowDequantization},
-	{"logit-alpha", "", flowlib.ParamImageFlowLogitAlpha},
+// description: the flag, and the parameter it sets for a vector RealNVP,
+// for image models and for the vector flows maf, iaf and nsf ("" where it
+// does not apply; checkFlagsForData and checkModelFlags reject those).
+var paramFlags = []struct{ flag, vectorKey, imageKey, flowKey string }{
+	{"model", flowlib.ParamModel, flowlib.ParamModel, flowlib.ParamModel},
+	{"couplings", flowlib.ParamRealNVPCouplings, "", flowlib.ParamVectorFlowLayers},
+	{"hidden", flowlib.ParamRealNVPHidden, flowlib.ParamImageFlowHidden, flowlib.ParamVectorFlowHidden},
+	{"mask", flowlib.ParamRealNVPMask, "", ""},
+	{"actnorm", flowlib.ParamRealNVPActNorm, flowlib.ParamImageFlowActNorm, flowlib.ParamVectorFlowActNorm},
+	{"activation", flowlib.ParamRealNVPActivation, "", flowlib.ParamVectorFlowActivation},
+	{"base", flowlib.ParamBase, "", flowlib.ParamBase},
+	{"components", flowlib.ParamComponents, "", flowlib.ParamComponents},
+	{"levels", "", flowlib.ParamImageFlowLevels, ""},
+	{"steps-per-level", "", flowlib.ParamImageFlowSteps, ""},
+	{"learned-prior", "", flowlib.ParamImageFlowLearnedPrior, ""},
+	{"invconv", "", flowlib.ParamImageFlowInvConv, ""},
+	{"dequantization", "", flowlib.ParamImageFlowDequantization, ""},
+	{"logit-alpha", "", flowlib.ParamImageFlowLogitAlpha, ""},
+}
+
+// isVectorFlow reports whether the model is one of flowlib's MAF, IAF and NSF.
+func isVectorFlow(kind flowlib.ModelKind) bool {
+	return kind == flowlib.ModelMAF || kind == flowlib.ModelIAF || kind == flowlib.ModelNSF
 }
 
 // requested is the model a train command line asks for: its description,
@@ -99,6 +106,8 @@ func buildSpec(fs *flag.FlagSet, set map[string]bool, settings string, seed uint
 		key := pf.vectorKey
 		if image {
 			key = pf.imageKey
+		} else if isVectorFlow(kind) {
+			key = pf.flowKey
 		}
 		if !set[pf.flag] || key == "" || key == flowlib.ParamModel {
 			continue

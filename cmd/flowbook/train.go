@@ -22,7 +22,7 @@ import (
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
-const trainUsage = `Usage: flowbook train --data NAME|file.csv|mnist:DIR --checkpoint DIR [--model realnvp|glow] [flags]
+const trainUsage = `Usage: flowbook train --data NAME|file.csv|mnist:DIR --checkpoint DIR [--model realnvp|glow|maf|iaf|nsf] [flags]
 
 Fits a normalizing flow to data by maximum likelihood and saves it in the
 checkpoint directory DIR, which eval and sample then read.
@@ -35,7 +35,12 @@ log-likelihood (nats per point, higher is better) and NLL in bits per
 dimension; for a dataset whose exact density is known (8gaussians,
 checkerboard, rings) also the exact density's mean log-likelihood on the same
 points and the gap between the two, which is 0 for a perfect model. The model
-is realnvp (RealNVP on vectors).
+is realnvp (RealNVP on vectors), maf (masked autoregressive flow: fast
+density, sampling one coordinate at a time), iaf (inverse autoregressive
+flow: fast sampling, slow density) or nsf (neural spline flow, autoregressive;
+-set vector_flow_wrapper=coupling for coupling layers). For maf, iaf and nsf,
+--couplings is the number of layers; vector_flow_bins, vector_flow_bound,
+vector_flow_permutation and the other vector_flow_* keys are set with -set.
 
 Images: --data mnist:DIR (or fashion-mnist:DIR) reads the MNIST files in DIR
 (scripts/fetch-mnist DIR downloads them) with their own training and test
@@ -71,6 +76,7 @@ Examples:
   flowbook train --data moons --steps 3000 --checkpoint /tmp/fb-moons
   flowbook train --data 8gaussians --n 100000 --base mixture --steps 20000 --lr 2e-3 --checkpoint /tmp/fb-8g
   flowbook train --data points.csv --model realnvp --hidden 128,128 --checkpoint /tmp/fb-mine
+  flowbook train --data moons --model nsf --couplings 4 -set "vector_flow_bins=8;vector_flow_bound=4" --checkpoint /tmp/fb-nsf
   flowbook train --data moons --steps 6000 --checkpoint /tmp/fb-moons   # resumes the first one
   flowbook train --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
   flowbook train --model realnvp --data mnist:.cache/mnist --levels 2 --steps-per-level 2 --test-n 500 --checkpoint /tmp/fb-rnvp
@@ -125,11 +131,11 @@ const (
 // defaults those of flowlib's builders (only the flags given are applied).
 func defineModelFlags(fs *flag.FlagSet) {
 	hidden := intList{64, 64}
-	fs.String("model", string(flowlib.ModelRealNVP), "model to train: realnvp (vectors or images) or glow (images)")
-	fs.Int("couplings", 8, "number of RealNVP coupling layers (vector data)")
+	fs.String("model", string(flowlib.ModelRealNVP), "model to train: realnvp (vectors or images), glow (images), maf, iaf or nsf (vectors)")
+	fs.Int("couplings", 8, "number of RealNVP coupling layers, or of maf, iaf and nsf layers (vector data; default 5 for those)")
 	fs.Var(&hidden, "hidden", "hidden layer `sizes` of each coupling's MLP, or channels of its ConvNet for images, comma-separated")
 	fs.String("mask", string(flowlib.MaskHalf), "coupling mask pattern: half or alternating (vector data)")
-	fs.Bool("actnorm", true, "put an ActNorm layer before every coupling (realnvp; glow always has them)")
+	fs.Bool("actnorm", true, "put an ActNorm layer before every coupling (realnvp; glow always has them) or layer (maf, iaf, nsf: off unless given)")
 	fs.String("activation", "relu", "activation of the MLPs: relu, tanh, silu, gelu, ... (vector data)")
 	fs.String("base", string(flowlib.BaseNormal), "base distribution: "+strings.Join(baseNames, ", ")+" (vector data)")
 	fs.Int("components", 8, "number of Gaussians of a mixture base (vector data)")
@@ -471,9 +477,13 @@ func (f *trainFlags) check() error {
 }
 
 // checkFlagsForData rejects flags given for the other kind of data than
-// src's (set holds the flags given), and glow for vector data.
+// src's (set holds the flags given), glow for vector data, and maf, iaf
+// and nsf for images.
 func checkFlagsForData(set map[string]bool, src dataSource, modelName string) error {
 	if src.images() {
+		if kind := flowlib.ModelKind(modelName); isVectorFlow(kind) {
+			return fmt.Errorf("the model %s is for vector data, and %s holds images: use --model glow or realnvp for images", kind, src)
+		}
 		for _, name := range slices.Sorted(maps.Keys(vectorOnlyFlags)) {
 			if set[name] {
 				return fmt.Errorf("--%s applies to vector data, not to the images of %s: %s", name, src, vectorOnlyFlags[name])
@@ -499,6 +509,9 @@ func checkFlagsForData(set map[string]bool, src dataSource, modelName string) er
 // in realnvp, and glow cannot do without ActNorm.
 func checkModelFlags(set map[string]bool, spec *flowlib.Spec) error {
 	switch {
+	case isVectorFlow(spec.Kind()) && set["mask"]:
+		return fmt.Errorf("--mask applies to realnvp: %s orders its coordinates with MADE and permutations "+
+			"(nsf's couplings use half masks between permutations)", spec.Kind())
 	case !spec.IsImage():
 		return nil
 	case spec.Kind() == flowlib.ModelRealNVP && set["invconv"]:
