@@ -41,7 +41,12 @@
 //     reaches every [ConditionalBijector] (couplings, chains, [FactorOut]) and
 //     a [ConditionalDistribution] base ([ConditionalDiagonalGaussian]) through
 //     [Flow.LogProbWithContext] and [Flow.SampleWithContext].
-//   - [RealNVP] builds a RealNVP model for vector data.
+//   - Autoregressive layers: the [Autoregressive] wrapper with a [MADE]
+//     conditioner ([NewMAFLayer]: density in one pass, [NewIAFLayer]: samples
+//     in one pass), and the [RationalQuadraticSpline] transform of neural
+//     spline flows, which fits couplings and autoregressive layers alike.
+//   - [RealNVP] builds a RealNVP model for vector data; [MAF], [IAF] and [NSF]
+//     build the autoregressive and spline models.
 //   - Images [batchSize, H, W, C]: [Squeeze2x2] and [Unsqueeze2x2],
 //     [CheckerboardMask] and [ChannelMask] for the couplings, a [ConvNet]
 //     conditioner on [Conv2D], per-channel [ActNorm], [Invertible1x1Conv] (LU
