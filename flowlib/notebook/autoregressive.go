@@ -122,7 +122,7 @@ func JacobianPattern(title string, jac [][]float64, order []int) *plot.Figure {
 			}
 		}
 	}
-	size := 40 + 30*n
+	size := 60 + 40*n
 	fig := plot.New().Size(size+130, size+70).Title(title).NoAxes().EqualAspect().
 		XRange(-0.9, float64(n)).YRange(0, float64(n)+0.9).
 		Heatmap(rows, 0, float64(n), 0, float64(n), plot.Colormap("viridis"), plot.ColorBar("log₁₀|∂zᵢ/∂xⱼ|"))
