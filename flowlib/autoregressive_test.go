@@ -58,7 +58,7 @@ func TestAutoregressivePassesTheToolkit(t *testing.T) {
 	be := testBackend(t)
 	const dim = 4
 	made := func() *flowlib.MADENet { return flowlib.MADE(16, 16).Activation("tanh").Done() }
-	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+	for _, dtype := range toolkitDTypes() {
 		for _, tc := range []struct {
 			name string
 			b    flowlib.Bijector

@@ -25,6 +25,16 @@ func testBackend(t testing.TB) compute.Backend {
 	return b
 }
 
+// toolkitDTypes are the precisions the toolkit tests check every layer in:
+// float32 and float64, or float64 alone with -short (scripts/test's pass on
+// its second backend), which keeps one full check of every layer.
+func toolkitDTypes() []dtypes.DType {
+	if testing.Short() {
+		return []dtypes.DType{dtypes.Float64}
+	}
+	return []dtypes.DType{dtypes.Float32, dtypes.Float64}
+}
+
 // vectorBijectors lists every vector bijector with a dimension-4 configuration.
 func vectorBijectors() map[string]flowlib.Bijector {
 	const dim = 4
@@ -55,7 +65,7 @@ var hasNoVariables = map[string]bool{"reverse": true, "random_permutation": true
 // reaching every variable.
 func TestBijectorsPassTheToolkit(t *testing.T) {
 	be := testBackend(t)
-	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+	for _, dtype := range toolkitDTypes() {
 		for name, b := range vectorBijectors() {
 			t.Run(fmt.Sprintf("%s/%s", dtype, name), func(t *testing.T) {
 				store := model.NewStore()

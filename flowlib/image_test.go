@@ -24,6 +24,12 @@ type imageCase struct {
 	input string // "real" (|x| ≤ 3), "unit" (0 < x < 1) or "pixels" (integers 0…255)
 }
 
+// wholeModel reports whether the case is a whole Glow or RealNVP (its name
+// starts with "glow" or "realnvp"), made of layers that have cases of their own.
+func (c imageCase) wholeModel() bool {
+	return strings.HasPrefix(c.name, "glow") || strings.HasPrefix(c.name, "realnvp")
+}
+
 func imageBijectors() []imageCase {
 	conv := flowlib.ConvNet(8).Done()
 	small := []int{3, 4, 4, 2}
@@ -98,7 +104,7 @@ func imageInput(dtype dtypes.DType, kind string, dims []int) *tensors.Tensor {
 // Jacobian's, and gradients reaching every variable.
 func TestImageBijectorsPassTheToolkit(t *testing.T) {
 	be := testBackend(t)
-	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+	for _, dtype := range toolkitDTypes() {
 		for _, c := range imageBijectors() {
 			if c.input == "pixels" && dtype == dtypes.Float32 {
 				// Quantization after a float32 round trip through a deep flow with
@@ -107,6 +113,11 @@ func TestImageBijectorsPassTheToolkit(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%s", dtype, c.name), func(t *testing.T) {
+				if testing.Short() && c.wholeModel() {
+					// Each of the model's layers is checked on its own; the
+					// brute-force Jacobian of a whole model is the slowest check.
+					t.Skip("a whole model: checked without -short")
+				}
 				store := model.NewStore()
 				store.SetParam(model.ParamInitialSeed, int64(42))
 				x := imageInput(dtype, c.input, c.dims)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/flowbook/flowbook/flowlib"
@@ -17,7 +16,7 @@ import (
 func TestVectorFlowsPassTheToolkit(t *testing.T) {
 	be := testBackend(t)
 	const dim = 3
-	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+	for _, dtype := range toolkitDTypes() {
 		for _, tc := range []struct {
 			name   string
 			config *flowlib.VectorFlowConfig

@@ -118,6 +118,9 @@ func TestShippedModelsBitsPerDim(t *testing.T) {
 // the real digits' 0.13 per image, a saturated fraction no larger than twice
 // theirs, and a brightest pixel per image near theirs.
 func TestShippedModelsSampleWithoutBlowUps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("samples hundreds of digits from each model; the bits/dim test loads and runs them")
+	}
 	be := backend.MustShared()
 	test := testDigits(t)
 	classifier, err := quality.LoadClassifier(filepath.Join(".", "digit-classifier"))
