@@ -23,7 +23,8 @@ import (
 // The "flowbook_" prefix is the one flowbook's command line has always
 // written: its older checkpoints load.
 const (
-	// ParamModel (string) is the [ModelKind]: "realnvp", "glow", "maf", "iaf" or "nsf".
+	// ParamModel (string) is the [ModelKind]: "realnvp", "glow", "maf", "iaf", "nsf",
+	// "resflow", "ffjord" or "flowmatch".
 	ParamModel = "flowbook_model"
 	// ParamDim (int) is the size of one example (height·width·channels for images).
 	ParamDim = "flowbook_dim"
@@ -52,15 +53,24 @@ const (
 	ModelIAF ModelKind = "iaf"
 	// ModelNSF is [NSF] (autoregressive or coupling), for vectors only.
 	ModelNSF ModelKind = "nsf"
+	// ModelResFlow is [ResidualFlow], for vectors only.
+	ModelResFlow ModelKind = "resflow"
+	// ModelFFJORD is [FFJORD], a continuous flow trained by maximum likelihood, for vectors only.
+	ModelFFJORD ModelKind = "ffjord"
+	// ModelFlowMatch is [FlowMatching], a continuous flow trained by flow matching, for vectors only.
+	ModelFlowMatch ModelKind = "flowmatch"
 )
 
 // ModelKinds lists the models, in the order messages show them.
-var ModelKinds = []ModelKind{ModelRealNVP, ModelGlow, ModelMAF, ModelIAF, ModelNSF}
+var ModelKinds = []ModelKind{ModelRealNVP, ModelGlow, ModelMAF, ModelIAF, ModelNSF, ModelResFlow, ModelFFJORD, ModelFlowMatch}
 
 // isVectorFlow reports whether kind is one of the [VectorFlowConfig] models.
 func isVectorFlow(kind ModelKind) bool {
 	return kind == ModelMAF || kind == ModelIAF || kind == ModelNSF
 }
+
+// isVectorOnly reports whether kind is a model of vectors only.
+func isVectorOnly(kind ModelKind) bool { return isVectorFlow(kind) || newOtherModel(kind, 1) != nil }
 
 // BaseKind names a base distribution of a vector RealNVP that a description
 // can store; stored as a plain string under [ParamBase]. Image models always
@@ -125,6 +135,7 @@ type Spec struct {
 	realNVP *RealNVPConfig    // a vector RealNVP, or nil
 	vector  *VectorFlowConfig // a MAF, IAF or NSF, or nil
 	image   *ImageFlowConfig  // an image model, or nil
+	other   otherModel        // a resflow, ffjord or flowmatch model, or nil
 }
 
 // NewSpec returns the description of a model with its builder's defaults:
@@ -141,9 +152,11 @@ func NewSpec(kind ModelKind, shape ...int) (*Spec, error) {
 			Reason: "glow is a model of images, not of vectors; use realnvp for vectors"}
 	case len(shape) == 1 && isVectorFlow(kind):
 		return &Spec{kind: kind, vector: newVectorFlow(kind, shape[0])}, nil
+	case len(shape) == 1 && newOtherModel(kind, shape[0]) != nil:
+		return &Spec{kind: kind, other: newOtherModel(kind, shape[0])}, nil
 	case len(shape) == 1:
 		return &Spec{kind: kind, realNVP: RealNVP(shape[0])}, nil
-	case len(shape) == 3 && isVectorFlow(kind):
+	case len(shape) == 3 && isVectorOnly(kind):
 		return nil, &ParamError{Key: ParamModel, Value: string(kind),
 			Reason: string(kind) + " is a model of vectors, not of images; use glow or realnvp for images"}
 	case len(shape) == 3 && kind == ModelGlow:
@@ -169,6 +182,9 @@ func (s *Spec) Dim() int {
 	if s.vector != nil {
 		return s.vector.dim
 	}
+	if s.other != nil {
+		return s.other.dimension()
+	}
 	return s.realNVP.dim
 }
 
@@ -186,6 +202,8 @@ func (s *Spec) Base() BaseKind {
 	switch {
 	case s.vector != nil:
 		base = s.vector.base
+	case s.other != nil:
+		base = s.other.baseDistribution()
 	case s.realNVP != nil:
 		base = s.realNVP.base
 	}
@@ -204,6 +222,12 @@ func (s *Spec) Validate() error {
 			return err
 		}
 		return s.vector.Validate()
+	}
+	if s.other != nil {
+		if _, _, err := baseKind(s.other.baseDistribution()); err != nil {
+			return err
+		}
+		return s.other.Validate()
 	}
 	if _, _, err := baseKind(s.realNVP.base); err != nil {
 		return err
@@ -224,6 +248,9 @@ func (s *Spec) Flow() (*Flow, error) {
 	if s.vector != nil {
 		return s.vector.Done(), nil
 	}
+	if s.other != nil {
+		return s.other.Done(), nil
+	}
 	return s.realNVP.Done(), nil
 }
 
@@ -236,6 +263,8 @@ func (s *Spec) Params() (map[string]any, error) {
 		params, err = s.image.params()
 	} else if s.vector != nil {
 		params, err = s.vector.params()
+	} else if s.other != nil {
+		params, err = s.other.params()
 	} else {
 		params, err = s.realNVP.params()
 	}
@@ -259,6 +288,10 @@ func (s *Spec) SetParams(scope *model.Scope) error {
 	}
 	if s.vector != nil {
 		return s.vector.SetParams(scope)
+	}
+	if s.other != nil {
+		params, err := s.other.params()
+		return writeParams(scope, params, err)
 	}
 	return s.realNVP.SetParams(scope)
 }
@@ -289,6 +322,9 @@ func (s *Spec) String() string {
 	}
 	if s.vector != nil {
 		return s.vector.String()
+	}
+	if s.other != nil {
+		return s.other.String()
 	}
 	c := s.realNVP
 	kind, components, _ := baseKind(c.base)
@@ -440,6 +476,10 @@ func (s *Spec) WithBase(kind BaseKind, components int) error {
 		s.vector.base = newBase(kind, components, s.vector.dim)
 		return nil
 	}
+	if s.other != nil {
+		s.other.setBase(newBase(kind, components, s.other.dimension()))
+		return nil
+	}
 	s.realNVP.base = newBase(kind, components, s.realNVP.dim)
 	return nil
 }
@@ -517,6 +557,8 @@ func ReadSpec(scope *model.Scope) (*Spec, error) {
 		}
 		if s.vector != nil {
 			s.vector.readParams(r)
+		} else if s.other != nil {
+			s.other.readParams(r)
 		} else {
 			s.realNVP.readParams(r)
 		}

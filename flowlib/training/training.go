@@ -171,6 +171,8 @@ type Result struct {
 	FirstStep, LastStep int
 	// TrainNLL is the moving average of the training loss at the end, in
 	// nats; when training stopped at its time limit, the last batch's loss.
+	// For a flow trained by regression (flowlib.Flow.TrainsByRegression:
+	// flow matching) it is that loss, not an NLL.
 	TrainNLL float64
 	Evals    []EvalPoint
 	Duration time.Duration
@@ -274,7 +276,8 @@ func (c *Config) Run() (*Result, error) {
 		if len(inputs) > 1 {
 			context = inputs[1]
 		}
-		return Neg(c.flow.LogProbWithContext(scope, x, context)) // Per-example NLL, [batchSize].
+		// Per-example NLL, [batchSize], or a flow-matching flow's regression loss.
+		return c.flow.TrainingLoss(scope, x, context)
 	}
 	meanLoss := func(_, predictions []*Node) *Node { return ReduceAllMean(predictions[0]) }
 	opt := &clippedAdam{inner: optimizer.Adam().LearningRate(lr).Done(), maxNorm: c.clipNorm}
@@ -283,7 +286,11 @@ func (c *Config) Run() (*Result, error) {
 	var lastLoss float64 // The batch loss in nats, shown in bits/dim next to the progress bar.
 	if c.progressBar {
 		dim := c.train.Dim
+		regression := c.flow.TrainsByRegression()
 		commandline.AttachProgressBar(loop, func() (string, string) {
+			if regression {
+				return "loss", fmt.Sprintf("%.4f", lastLoss)
+			}
 			return "bits/dim", fmt.Sprintf("%.4f", BitsPerDim(lastLoss, dim))
 		})
 	}
