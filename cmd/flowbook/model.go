@@ -19,7 +19,9 @@ import (
 // is RealNVP on vectors (flowlib.RealNVP) for vector data, and the
 // multi-scale RealNVP (flowlib.RealNVPImage) for images; glow (flowlib.Glow)
 // is for images only; maf, iaf and nsf (flowlib.MAF, IAF, NSF) are for
-// vectors only.
+// vectors only; resflow (flowlib.ResidualFlow), ffjord (flowlib.FFJORD)
+// and flowmatch (flowlib.FlowMatching) are the residual and continuous
+// flows, for vectors only.
 var modelNames = kindNames(flowlib.ModelKinds)
 
 // baseNames are the base distributions of vector models (flowlib.BaseKinds):
@@ -43,28 +45,40 @@ const paramData = "flowbook_data"
 
 // paramFlags are train's flags that set a parameter of the model's
 // description: the flag, and the parameter it sets for a vector RealNVP,
-// for image models and for the vector flows maf, iaf and nsf ("" where it
-// does not apply; checkFlagsForData and checkModelFlags reject those).
-var paramFlags = []struct{ flag, vectorKey, imageKey, flowKey string }{
-	{"model", flowlib.ParamModel, flowlib.ParamModel, flowlib.ParamModel},
-	{"couplings", flowlib.ParamRealNVPCouplings, "", flowlib.ParamVectorFlowLayers},
-	{"hidden", flowlib.ParamRealNVPHidden, flowlib.ParamImageFlowHidden, flowlib.ParamVectorFlowHidden},
-	{"mask", flowlib.ParamRealNVPMask, "", ""},
-	{"actnorm", flowlib.ParamRealNVPActNorm, flowlib.ParamImageFlowActNorm, flowlib.ParamVectorFlowActNorm},
-	{"activation", flowlib.ParamRealNVPActivation, "", flowlib.ParamVectorFlowActivation},
-	{"base", flowlib.ParamBase, "", flowlib.ParamBase},
-	{"components", flowlib.ParamComponents, "", flowlib.ParamComponents},
-	{"levels", "", flowlib.ParamImageFlowLevels, ""},
-	{"steps-per-level", "", flowlib.ParamImageFlowSteps, ""},
-	{"learned-prior", "", flowlib.ParamImageFlowLearnedPrior, ""},
-	{"invconv", "", flowlib.ParamImageFlowInvConv, ""},
-	{"dequantization", "", flowlib.ParamImageFlowDequantization, ""},
-	{"logit-alpha", "", flowlib.ParamImageFlowLogitAlpha, ""},
+// for image models, for the vector flows maf, iaf and nsf, for resflow and
+// for the continuous flows ffjord and flowmatch ("" where it does not
+// apply; checkFlagsForData and checkModelFlags reject those).
+var paramFlags = []struct{ flag, vectorKey, imageKey, flowKey, resKey, cnfKey string }{
+	{"model", flowlib.ParamModel, flowlib.ParamModel, flowlib.ParamModel, flowlib.ParamModel, flowlib.ParamModel},
+	{"couplings", flowlib.ParamRealNVPCouplings, "", flowlib.ParamVectorFlowLayers, flowlib.ParamResFlowBlocks, ""},
+	{"hidden", flowlib.ParamRealNVPHidden, flowlib.ParamImageFlowHidden, flowlib.ParamVectorFlowHidden, flowlib.ParamResFlowHidden, flowlib.ParamCNFHidden},
+	{"mask", flowlib.ParamRealNVPMask, "", "", "", ""},
+	{"actnorm", flowlib.ParamRealNVPActNorm, flowlib.ParamImageFlowActNorm, flowlib.ParamVectorFlowActNorm, flowlib.ParamResFlowActNorm, ""},
+	{"activation", flowlib.ParamRealNVPActivation, "", flowlib.ParamVectorFlowActivation, flowlib.ParamResFlowActivation, flowlib.ParamCNFActivation},
+	{"base", flowlib.ParamBase, "", flowlib.ParamBase, flowlib.ParamBase, flowlib.ParamBase},
+	{"components", flowlib.ParamComponents, "", flowlib.ParamComponents, flowlib.ParamComponents, flowlib.ParamComponents},
+	{"levels", "", flowlib.ParamImageFlowLevels, "", "", ""},
+	{"steps-per-level", "", flowlib.ParamImageFlowSteps, "", "", ""},
+	{"learned-prior", "", flowlib.ParamImageFlowLearnedPrior, "", "", ""},
+	{"invconv", "", flowlib.ParamImageFlowInvConv, "", "", ""},
+	{"dequantization", "", flowlib.ParamImageFlowDequantization, "", "", ""},
+	{"logit-alpha", "", flowlib.ParamImageFlowLogitAlpha, "", "", ""},
 }
 
 // isVectorFlow reports whether the model is one of flowlib's MAF, IAF and NSF.
 func isVectorFlow(kind flowlib.ModelKind) bool {
 	return kind == flowlib.ModelMAF || kind == flowlib.ModelIAF || kind == flowlib.ModelNSF
+}
+
+// isContinuous reports whether the model is one of flowlib's continuous
+// flows, ffjord and flowmatch.
+func isContinuous(kind flowlib.ModelKind) bool {
+	return kind == flowlib.ModelFFJORD || kind == flowlib.ModelFlowMatch
+}
+
+// isVectorOnly reports whether the model is for vector data only.
+func isVectorOnly(kind flowlib.ModelKind) bool {
+	return isVectorFlow(kind) || isContinuous(kind) || kind == flowlib.ModelResFlow
 }
 
 // requested is the model a train command line asks for: its description,
@@ -108,6 +122,10 @@ func buildSpec(fs *flag.FlagSet, set map[string]bool, settings string, seed uint
 			key = pf.imageKey
 		} else if isVectorFlow(kind) {
 			key = pf.flowKey
+		} else if kind == flowlib.ModelResFlow {
+			key = pf.resKey
+		} else if isContinuous(kind) {
+			key = pf.cnfKey
 		}
 		if !set[pf.flag] || key == "" || key == flowlib.ParamModel {
 			continue

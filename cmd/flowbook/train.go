@@ -22,7 +22,7 @@ import (
 	"github.com/flowbook/flowbook/flowlib/training"
 )
 
-const trainUsage = `Usage: flowbook train --data NAME|file.csv|mnist:DIR --checkpoint DIR [--model realnvp|glow|maf|iaf|nsf] [flags]
+const trainUsage = `Usage: flowbook train --data NAME|file.csv|mnist:DIR --checkpoint DIR [--model realnvp|glow|maf|iaf|nsf|resflow|ffjord|flowmatch] [flags]
 
 Fits a normalizing flow to data by maximum likelihood and saves it in the
 checkpoint directory DIR, which eval and sample then read.
@@ -41,6 +41,13 @@ flow: fast sampling, slow density) or nsf (neural spline flow, autoregressive;
 -set vector_flow_wrapper=coupling for coupling layers). For maf, iaf and nsf,
 --couplings is the number of layers; vector_flow_bins, vector_flow_bound,
 vector_flow_permutation and the other vector_flow_* keys are set with -set.
+The model can also be resflow (a residual flow: contractive residual blocks,
+--couplings of them, log-det by the Russian-roulette estimator; resflow_*
+keys), ffjord (a continuous flow trained by maximum likelihood through a
+fixed-step RK4 solver, Hutchinson's trace) or flowmatch (the same vector
+field trained by flow matching, a regression, and evaluated by its exact
+log-likelihood); for those two, -set cnf_steps=N sets the RK4 steps and
+cnf_trace=exact|hutchinson the trace.
 
 Images: --data mnist:DIR (or fashion-mnist:DIR) reads the MNIST files in DIR
 (scripts/fetch-mnist DIR downloads them) with their own training and test
@@ -77,6 +84,7 @@ Examples:
   flowbook train --data 8gaussians --n 100000 --base mixture --steps 20000 --lr 2e-3 --checkpoint /tmp/fb-8g
   flowbook train --data points.csv --model realnvp --hidden 128,128 --checkpoint /tmp/fb-mine
   flowbook train --data moons --model nsf --couplings 4 -set "vector_flow_bins=8;vector_flow_bound=4" --checkpoint /tmp/fb-nsf
+  flowbook train --data moons --model flowmatch --hidden 64,64 --steps 3000 --lr 2e-3 --checkpoint /tmp/fb-fm
   flowbook train --data moons --steps 6000 --checkpoint /tmp/fb-moons   # resumes the first one
   flowbook train --model glow --data mnist:.cache/mnist --max-time 30m --checkpoint /tmp/fb-glow
   flowbook train --model realnvp --data mnist:.cache/mnist --levels 2 --steps-per-level 2 --test-n 500 --checkpoint /tmp/fb-rnvp
@@ -131,7 +139,7 @@ const (
 // defaults those of flowlib's builders (only the flags given are applied).
 func defineModelFlags(fs *flag.FlagSet) {
 	hidden := intList{64, 64}
-	fs.String("model", string(flowlib.ModelRealNVP), "model to train: realnvp (vectors or images), glow (images), maf, iaf or nsf (vectors)")
+	fs.String("model", string(flowlib.ModelRealNVP), "model to train: realnvp (vectors or images), glow (images), maf, iaf, nsf, resflow, ffjord or flowmatch (vectors)")
 	fs.Int("couplings", 8, "number of RealNVP coupling layers, or of maf, iaf and nsf layers (vector data; default 5 for those)")
 	fs.Var(&hidden, "hidden", "hidden layer `sizes` of each coupling's MLP, or channels of its ConvNet for images, comma-separated")
 	fs.String("mask", string(flowlib.MaskHalf), "coupling mask pattern: half or alternating (vector data)")
@@ -336,7 +344,9 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "stopped by --max-time %s at step %d of %d; the same command continues from there\n",
 			f.maxTime, result.LastStep, f.steps)
 	}
-	if result.TrainNLL != 0 {
+	if result.TrainNLL != 0 && flow.TrainsByRegression() {
+		fmt.Fprintf(stdout, "training loss (flow matching, moving average): %.4f\n", result.TrainNLL)
+	} else if result.TrainNLL != 0 {
 		// Far below the test NLL, it is a sign of overfitting.
 		fmt.Fprintf(stdout, "training NLL (moving average): %.4f nats\n", result.TrainNLL)
 	}
@@ -481,7 +491,7 @@ func (f *trainFlags) check() error {
 // and nsf for images.
 func checkFlagsForData(set map[string]bool, src dataSource, modelName string) error {
 	if src.images() {
-		if kind := flowlib.ModelKind(modelName); isVectorFlow(kind) {
+		if kind := flowlib.ModelKind(modelName); isVectorOnly(kind) {
 			return fmt.Errorf("the model %s is for vector data, and %s holds images: use --model glow or realnvp for images", kind, src)
 		}
 		for _, name := range slices.Sorted(maps.Keys(vectorOnlyFlags)) {
@@ -512,6 +522,17 @@ func checkModelFlags(set map[string]bool, spec *flowlib.Spec) error {
 	case isVectorFlow(spec.Kind()) && set["mask"]:
 		return fmt.Errorf("--mask applies to realnvp: %s orders its coordinates with MADE and permutations "+
 			"(nsf's couplings use half masks between permutations)", spec.Kind())
+	case spec.Kind() == flowlib.ModelResFlow && set["mask"]:
+		return fmt.Errorf("--mask applies to realnvp: resflow's residual blocks transform every coordinate at once")
+	case isContinuous(spec.Kind()) && (set["mask"] || set["couplings"] || set["actnorm"]):
+		flagName := "mask"
+		if set["couplings"] {
+			flagName = "couplings"
+		} else if set["actnorm"] {
+			flagName = "actnorm"
+		}
+		return fmt.Errorf("--%s does not apply to %s, one continuous flow (a vector field integrated by an ODE solver); "+
+			"shape it with --hidden, --activation and -set cnf_steps=N", flagName, spec.Kind())
 	case !spec.IsImage():
 		return nil
 	case spec.Kind() == flowlib.ModelRealNVP && set["invconv"]:
