@@ -47,6 +47,14 @@
 //     spline flows, which fits couplings and autoregressive layers alike.
 //   - [RealNVP] builds a RealNVP model for vector data; [MAF], [IAF] and [NSF]
 //     build the autoregressive and spline models.
+//   - Residual and continuous flows, whose log-dets are a series or an
+//     integral: [ResidualBlock] (spectrally normalised, inverted by
+//     fixed-point iteration, log-det exact, by i-ResNet's power series or by
+//     the Russian roulette of Residual Flows) and [ResidualFlow]; the ODE
+//     solvers [RK4] (in the graph) and [DormandPrince] (adaptive, on the
+//     host); the [CNF] with an exact or Hutchinson trace, built by [FFJORD]
+//     (maximum likelihood) or [FlowMatching] (regression,
+//     [CNF.FlowMatchingLoss], through [Flow.TrainingLoss]).
 //   - Images [batchSize, H, W, C]: [Squeeze2x2] and [Unsqueeze2x2],
 //     [CheckerboardMask] and [ChannelMask] for the couplings, a [ConvNet]
 //     conditioner on [Conv2D], per-channel [ActNorm], [Invertible1x1Conv] (LU

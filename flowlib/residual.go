@@ -580,7 +580,11 @@ func (c *ResidualFlowConfig) String() string {
 		actNorm = "on"
 	}
 	b := c.block
-	return fmt.Sprintf("resflow, dim %d, %s, hidden %s, activation %s, c %g, %s log-det (%d terms), actnorm %s, base %s",
-		c.dim, plural(c.blocks, "block"), joinInts(b.Hidden), b.Activation, b.Coefficient, b.LogDet, b.Terms,
+	terms := ""
+	if b.LogDet != LogDetExact {
+		terms = fmt.Sprintf(" (%d terms)", b.Terms)
+	}
+	return fmt.Sprintf("resflow, dim %d, %s, hidden %s, activation %s, c %g, %s log-det%s, actnorm %s, base %s",
+		c.dim, plural(c.blocks, "block"), joinInts(b.Hidden), b.Activation, b.Coefficient, b.LogDet, terms,
 		actNorm, describeBase(c.base))
 }
