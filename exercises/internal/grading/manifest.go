@@ -52,7 +52,7 @@ func (c Chapter) Points() int {
 
 // Chapters lists every exercise chapter, in notebook order. Each chapter's
 // tasks are declared in its own file, chNN.go.
-var Chapters = []Chapter{ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08}
+var Chapters = []Chapter{ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09}
 
 // TotalPoints returns the points of all chapters together.
 func TotalPoints() int {
