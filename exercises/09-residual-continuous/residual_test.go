@@ -193,8 +193,8 @@ func TestFixedPointInverse(t *testing.T) {
 			g := refContraction(3, 0.6, y, 32, nil)
 			x, iters, err := FixedPointInverse(slices.Clone(y), g, 1e-12, 50)
 			what := "FixedPointInverse(y, g, 1e-12, 50) for a g with g(y) = 0 (so x = y)"
-			if err != nil || x == nil || iters != 0 || !grading.AllNear(x, y, 1e-15) {
-				c.Fatalf("%s", grading.Explain(what, "x = y, 0 iterations, no error", fmt.Sprintf("x = %s, %d iterations, error %v", grading.Short(x), iters, err),
+			if err != nil || x == nil || iters > 1 || !grading.AllNear(x, y, 1e-15) {
+				c.Fatalf("%s", grading.Explain(what, "x = y, 0 iterations (1 when stopping on the step after it), no error", fmt.Sprintf("x = %s, %d iterations, error %v", grading.Short(x), iters, err),
 					"test the residual before updating: when y already solves it, return y with 0 iterations"))
 			}
 		}
