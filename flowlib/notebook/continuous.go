@@ -7,11 +7,14 @@ import (
 	"slices"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/flowbook/flowbook/flowlib"
+	"github.com/flowbook/flowbook/flowlib/flowcheck"
+	"github.com/flowbook/flowbook/flowlib/inference"
 	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
 	"github.com/flowbook/flowbook/flowlib/plot"
 )
@@ -111,7 +114,7 @@ func FixedPointIterates(backend compute.Backend, store *model.Store, block *flow
 			return nil, err
 		}
 		x = out[0]
-		iterates = append(iterates, x.Value().([][]float64))
+		iterates = append(iterates, rowsOf(x))
 	}
 	return iterates, nil
 }
@@ -121,6 +124,8 @@ func FixedPointIterates(backend compute.Backend, store *model.Store, block *flow
 // from times[0] through each later time, with steps fixed RK4 steps between
 // consecutive times: paths[k][i] is where start[i] is at times[k]. From
 // t = 0 (base) towards t = 1 (data) it is sampling, watched on the way.
+// The points are computed in the dtype of the store's trained variables
+// (float64 for a store without any).
 func CNFPaths(backend compute.Backend, store *model.Store, flow *flowlib.Flow, start [][]float64,
 	times []float64, steps int) ([][][]float64, error) {
 	cnf, ok := flow.Bijector.(*flowlib.CNF)
@@ -130,8 +135,20 @@ func CNFPaths(backend compute.Backend, store *model.Store, flow *flowlib.Flow, s
 	if len(start) == 0 || len(times) < 2 || steps < 1 {
 		return nil, errors.New("notebook: CNFPaths needs points, at least two times and steps ≥ 1")
 	}
+	// The points go in the dtype of the trained field (a fresh store: float64).
+	dtype, err := inference.ModelDType(store)
+	if err != nil {
+		return nil, err
+	}
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float64
+	}
+	flat := make([]float64, 0, 2*len(start))
+	for _, p := range start {
+		flat = append(flat, p...)
+	}
 	paths := [][][]float64{clone2(start)}
-	z := tensors.FromValue(start)
+	z := flowcheck.FromFloat64(flat, dtype, len(start), len(start[0]))
 	for k := 1; k < len(times); k++ {
 		t0, t1 := times[k-1], times[k]
 		out, err := model.ExecOnce(backend, store, func(scope *model.Scope, z *Node) *Node {
@@ -143,7 +160,7 @@ func CNFPaths(backend compute.Backend, store *model.Store, flow *flowlib.Flow, s
 			return nil, err
 		}
 		z = out
-		paths = append(paths, out.Value().([][]float64))
+		paths = append(paths, rowsOf(out))
 	}
 	return paths, nil
 }
@@ -173,6 +190,16 @@ func (w Window) Paths(title string, paths [][][]float64, color string) *plot.Fig
 // Points draws one step of paths (points [n][2]) as a scatter panel.
 func (w Window) Points(title string, points [][]float64, color string) *plot.Figure {
 	return w.Panel(title).Scatter(column(points, 0), column(points, 1), plot.Color(color), plot.Radius(1.1), plot.Opacity(0.45))
+}
+
+// rowsOf returns a [n, d] tensor of floats as n rows of float64.
+func rowsOf(t *tensors.Tensor) [][]float64 {
+	dims, flat := t.Shape().Dimensions, flowcheck.ToFloat64(t)
+	out := make([][]float64, dims[0])
+	for i := range out {
+		out[i] = flat[i*dims[1] : (i+1)*dims[1]]
+	}
+	return out
 }
 
 func column(points [][]float64, j int) []float64 {

@@ -125,6 +125,21 @@ func TestCNFPaths(t *testing.T) {
 			}
 		}
 	}
+	// A field whose variables are float32 (as training makes them) takes the
+	// points in float32: an untrained CNF (zero last layer) leaves them still.
+	fm := flowlib.FlowMatching(2).Done()
+	store := model.NewStore()
+	if _, err := model.ExecOnce(be, store, func(scope *model.Scope, x *Node) *Node { return fm.LogProb(scope, x) },
+		tensors.FromValue([][]float32{{0, 0}})); err != nil {
+		t.Fatal(err)
+	}
+	still, err := CNFPaths(be, store, fm, start, times, 2)
+	if err != nil {
+		t.Fatalf("CNFPaths on a float32 field: %v", err)
+	}
+	if got := still[len(times)-1][1]; math.Abs(got[0]-0.5) > 1e-6 || math.Abs(got[1]+2) > 1e-6 {
+		t.Errorf("an untrained CNF moved (0.5, −2) to %v", got)
+	}
 	svg := Window{-3, 3, -3, 3}.Paths("rotation", paths, "#d62728").SVG()
 	if !strings.Contains(svg, "<svg") || !strings.Contains(svg, "rotation") {
 		t.Error("Paths did not draw an SVG with its title")
