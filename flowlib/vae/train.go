@@ -3,11 +3,13 @@ package vae
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
@@ -17,45 +19,61 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer/cosineschedule"
 
 	"github.com/flowbook/flowbook/flowlib/data"
-	"github.com/flowbook/flowbook/flowlib/flowcheck"
+	"github.com/flowbook/flowbook/flowlib/internal/graphpanic"
 )
 
 // TrainConfig trains a VAE by maximising the mean ELBO of mini-batches (one
-// reparameterised sample of z per example) with Adam and a cosine
-// learning-rate schedule. Create it with [Train] and start it with Run.
+// reparameterised sample of z per example, the KL term in closed form as in
+// [Model.ELBO]) with Adam and a cosine learning-rate schedule. Create it
+// with [Train] and start it with Run.
 type TrainConfig struct {
 	backend compute.Backend
 	store   *model.Store
-	vae     *VAE
+	vae     *Model
 	train   *data.Samples
 
 	steps, batchSize int
 	learningRate     float64
 	seed             uint64
+	warmup           int
 	reportEvery      int
 	onReport         func(Point)
+	log              io.Writer
 	maxSeconds       float64
 }
 
-// Train configures training of v, whose variables live in store, on the
-// samples (vectors). Defaults: 2000 steps, batches of 256, learning rate
-// 10⁻³ annealed to 1% of it along half a cosine.
-func Train(backend compute.Backend, store *model.Store, v *VAE, samples *data.Samples) *TrainConfig {
-	return &TrainConfig{backend: backend, store: store, vae: v, train: samples,
+// Train configures training of m, whose variables live in store, on the
+// samples (vectors of m's Dim). Defaults: 2000 steps, batches of 256,
+// learning rate 10⁻³ annealed to 1% of it along half a cosine, no KL
+// warm-up, no log. The initial weights and the noise of the samples of z
+// follow the store's random seed (model.ParamInitialSeed), the order of the
+// batches [TrainConfig.Seed]. A model from [NewMLP] trains with the KL term
+// estimated from the sample, as notebook 05's did.
+func Train(backend compute.Backend, store *model.Store, m *Model, samples *data.Samples) *TrainConfig {
+	return &TrainConfig{backend: backend, store: store, vae: m, train: samples,
 		steps: 2000, batchSize: 256, learningRate: 1e-3, seed: 1}
 }
 
-// Steps sets the number of training steps.
+// Steps sets the number of training steps: Run trains until the store's
+// global step reaches n, so a second Run with a larger n continues.
 func (c *TrainConfig) Steps(n int) *TrainConfig { c.steps = n; return c }
 
-// BatchSize sets the number of examples per step.
+// BatchSize sets the number of examples per step (at most the number of
+// examples).
 func (c *TrainConfig) BatchSize(n int) *TrainConfig { c.batchSize = n; return c }
 
 // LearningRate sets Adam's peak learning rate.
 func (c *TrainConfig) LearningRate(lr float64) *TrainConfig { c.learningRate = lr; return c }
 
-// Seed fixes the order in which batches are drawn.
+// Seed fixes the order in which batches are drawn (default 1).
 func (c *TrainConfig) Seed(seed uint64) *TrainConfig { c.seed = seed; return c }
+
+// KLWarmup scales the KL term's gradient by β = min(1, t/n) at global step
+// t (default n = 0: β = 1 throughout), which lets the decoder learn to use z
+// before the KL term pulls q(z|x) onto the prior (Bowman et al. 2016,
+// https://arxiv.org/abs/1511.06349; Sønderby et al. 2016). Only the
+// gradient changes: the reported values stay the ELBO.
+func (c *TrainConfig) KLWarmup(steps int) *TrainConfig { c.warmup = steps; return c }
 
 // Report records, every n steps and at the end, the mean training ELBO of
 // the steps since the last report in Result.Curve, and calls fn with it (fn
@@ -64,6 +82,10 @@ func (c *TrainConfig) Report(every int, fn func(Point)) *TrainConfig {
 	c.reportEvery, c.onReport = every, fn
 	return c
 }
+
+// Log writes a line at every report (every 100 steps when Report was not
+// set) to w; nil (the default) writes none.
+func (c *TrainConfig) Log(w io.Writer) *TrainConfig { c.log = w; return c }
 
 // MaxDuration stops training early, after the step that crosses d.
 func (c *TrainConfig) MaxDuration(d time.Duration) *TrainConfig { c.maxSeconds = d.Seconds(); return c }
@@ -77,50 +99,83 @@ type Point struct {
 
 // Result summarises a training run.
 type Result struct {
-	// LastStep is the global step where training ended.
-	LastStep int
+	// LastStep is the global step where training ended, and Steps the number
+	// of steps this run took.
+	LastStep, Steps int
 	// ELBO is the mean training ELBO of the last reporting period (the last
-	// 100 steps when Report was not set), in nats per example.
+	// 100 steps when Report was not set), in nats per example: one sample of
+	// z per example, on the batches as they were trained on.
 	ELBO     float64
 	Curve    []Point
 	Duration time.Duration
 }
 
 func (c *TrainConfig) validate() error {
+	if err := checkModel("Train", c.vae); err != nil {
+		return err
+	}
 	switch {
-	case c.vae == nil || c.vae.Encode == nil || c.vae.Decode == nil || c.vae.Latent < 1:
-		return errors.New("vae: Train needs a VAE with an encoder, a decoder and Latent ≥ 1")
-	case c.train == nil || c.train.N < 1 || c.train.Dim < 1 || len(c.train.Values) != c.train.N*c.train.Dim:
-		return errors.New("vae: no training data, or its Values do not hold N×Dim numbers")
 	case c.steps < 1:
 		return fmt.Errorf("vae: steps must be at least 1, got %d", c.steps)
 	case c.batchSize < 1:
 		return fmt.Errorf("vae: batch size must be at least 1, got %d", c.batchSize)
-	case !(c.learningRate > 0):
-		return fmt.Errorf("vae: learning rate must be positive, got %g", c.learningRate)
+	case !(c.learningRate > 0) || math.IsInf(c.learningRate, 0):
+		return fmt.Errorf("vae: learning rate must be positive and finite, got %g", c.learningRate)
+	case c.warmup < 0:
+		return fmt.Errorf("vae: KL warm-up must be at least 0 steps, got %d", c.warmup)
+	case c.reportEvery < 0:
+		return fmt.Errorf("vae: report interval must be at least 0, got %d", c.reportEvery)
 	}
-	for i, v := range c.train.Values {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("vae: non-finite value %v in example %d, coordinate %d", v, i/c.train.Dim, i%c.train.Dim)
-		}
-	}
-	return nil
+	return checkSamples(c.vae, "training data", c.train)
 }
 
-// Run trains and returns a summary; it stops with an error when the loss
-// becomes NaN or Inf.
+// negObjective is the per-example loss: −ELBO in value, and in gradient that
+// of −(log p(x|z) − β·KL) when warmup > 0.
+func (c *TrainConfig) negObjective(scope *model.Scope, x *Node) *Node {
+	m, g := c.vae, x.Graph()
+	eps := scope.RandomNormal(g, shapes.Make(x.DType(), x.Shape().Dimensions[0], m.Latent))
+	if m.monteCarloKL && c.warmup == 0 {
+		return Neg(ELBO(scope, m, x, eps)) // NewMLP's objective, op for op.
+	}
+	m.checkInput("Train", x)
+	var recon, kl *Node
+	if m.monteCarloKL {
+		var logPrior, logQ *Node
+		recon, logPrior, logQ = m.elboTerms(scope, x, eps)
+		kl = Sub(logQ, logPrior)
+	} else {
+		mean, logStd, z := m.encodeSample(scope, x, eps)
+		params, decLogStd := m.Decode(scope, z)
+		recon, kl = m.logLikelihood(x, params, decLogStd), KLStandardNormal(mean, logStd)
+	}
+	if c.warmup == 0 {
+		return Sub(kl, recon)
+	}
+	// β·KL in the gradient, all of the KL in the value:
+	// recon − β·KL − stop((1 − β)·KL) = recon − KL.
+	step := ConvertDType(optimizer.GetGlobalStepVar(scope).NodeValue(g), x.DType())
+	beta := MinScalar(DivScalar(AddScalar(step, 1), float64(c.warmup)), 1)
+	beta = StopGradient(beta)
+	rest := StopGradient(Mul(OneMinus(beta), kl))
+	return Neg(Sub(Sub(recon, Mul(beta, kl)), rest))
+}
+
+// Run trains and returns a summary. It returns an error, before training,
+// for a model or data it cannot train on (no examples, the wrong size, a
+// NaN, non-binary data for a Bernoulli decoder), and stops with an error
+// when the loss becomes NaN or Inf.
 func (c *TrainConfig) Run() (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	v, lr, steps := c.vae, c.learningRate, c.steps
+	lr, steps := c.learningRate, c.steps
 	modelFn := func(scope *model.Scope, x *Node) *Node {
+		defer graphpanic.AsError()
 		g := x.Graph()
 		if scope.IsTraining(g) {
 			cosineschedule.New(scope, g, x.DType()).LearningRate(lr).MinLearningRate(lr / 100).PeriodSteps(steps).Done()
 		}
-		eps := scope.RandomNormal(g, shapes.Make(x.DType(), x.Shape().Dimensions[0], v.Latent))
-		return Neg(ELBO(scope, v, x, eps))
+		return c.negObjective(scope, x)
 	}
 	meanLoss := func(_, predictions []*Node) *Node { return ReduceAllMean(predictions[0]) }
 	trainer := train.NewTrainer(c.backend, c.store, modelFn, meanLoss, optimizer.Adam().LearningRate(lr).Done(), nil, nil)
@@ -145,6 +200,9 @@ func (c *TrainConfig) Run() (*Result, error) {
 		p := Point{Step: step, ELBO: sum / float64(count)}
 		sum, count = 0, 0
 		result.ELBO = p.ELBO
+		if c.log != nil {
+			fmt.Fprintf(c.log, "step %6d  ELBO %.4f nats  [%s]\n", p.Step, p.ELBO, time.Since(start).Round(time.Millisecond))
+		}
 		if c.reportEvery > 0 {
 			result.Curve = append(result.Curve, p)
 			if c.onReport != nil {
@@ -152,7 +210,8 @@ func (c *TrainConfig) Run() (*Result, error) {
 			}
 		}
 	}
-	step := int(optimizer.GetGlobalStep(c.store))
+	first := int(optimizer.GetGlobalStep(c.store))
+	step := first
 	for step < steps {
 		if next+size > len(order) {
 			order, next = rng.Perm(n), 0
@@ -165,6 +224,9 @@ func (c *TrainConfig) Run() (*Result, error) {
 		metrics, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, size, dim)}})
 		if err != nil {
 			return nil, fmt.Errorf("vae: training step %d: %w", step+1, err)
+		}
+		if metrics[0].DType() != dtypes.Float32 {
+			return nil, errors.New("vae: the training loss is not float32")
 		}
 		loss := float64(tensors.ToScalar[float32](metrics[0]))
 		step = int(optimizer.GetGlobalStep(c.store))
@@ -181,84 +243,7 @@ func (c *TrainConfig) Run() (*Result, error) {
 		}
 	}
 	report(step)
-	result.LastStep = step
+	result.LastStep, result.Steps = step, step-first
 	result.Duration = time.Since(start)
 	return result, nil
-}
-
-// Bound is a lower bound of the mean log-likelihood of some data, measured
-// with K importance samples per point (K = 1: the single-sample ELBO).
-type Bound struct {
-	K int
-	// Mean is the bound averaged over the points, in nats per point, and
-	// StdErr its standard error: the spread over the points, which also holds
-	// the Monte Carlo noise of the samples, divided by √N.
-	Mean, StdErr float64
-	// PerPoint is the estimate for each point.
-	PerPoint []float64
-}
-
-// maxEvalRows bounds the memory of an evaluation graph: K·(points per batch).
-const maxEvalRows = 1 << 17
-
-// Evaluate measures the VAE's bounds on the samples for each K in ks: the
-// IWAE bound with K samples per point (for K = 1, the single-sample ELBO).
-// The bounds for every K use the first K of the same max(ks) samples of z per
-// point, drawn from noise seeded by seed, so their differences are not blurred
-// by independent noise. The points are evaluated in batches of up to
-// 2¹⁷ / max(ks).
-func Evaluate(backend compute.Backend, store *model.Store, v *VAE, samples *data.Samples, seed uint64, ks ...int) ([]Bound, error) {
-	if v == nil || samples == nil || samples.N < 2 || samples.Dim < 1 || len(samples.Values) != samples.N*samples.Dim {
-		return nil, errors.New("vae: Evaluate needs a VAE and at least 2 points whose Values hold N×Dim numbers")
-	}
-	if len(ks) == 0 {
-		return nil, errors.New("vae: Evaluate needs at least one K")
-	}
-	kMax := 0
-	for _, k := range ks {
-		if k < 1 {
-			return nil, fmt.Errorf("vae: every K must be at least 1, got %d", k)
-		}
-		kMax = max(kMax, k)
-	}
-	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, eps *Node) []*Node {
-		lw := LogWeights(scope, v, x, eps)
-		outs := make([]*Node, len(ks))
-		for i, k := range ks {
-			outs[i] = IWAEBound(Slice(lw, AxisRange(0, k)))
-		}
-		return outs
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer exec.Finalize()
-	rng := rand.New(rand.NewPCG(seed, 0x1ae))
-	perPoint := make([][]float64, len(ks))
-	batch := max(1, maxEvalRows/kMax)
-	dim := samples.Dim
-	for start := 0; start < samples.N; start += batch {
-		end := min(start+batch, samples.N)
-		m := end - start
-		eps := make([]float32, kMax*m*v.Latent)
-		for i := range eps {
-			eps[i] = float32(rng.NormFloat64())
-		}
-		x := tensors.FromFlatDataAndDimensions(samples.Values[start*dim:end*dim], m, dim)
-		outs, err := exec.Call(x, tensors.FromFlatDataAndDimensions(eps, kMax, m, v.Latent))
-		if err != nil {
-			return nil, fmt.Errorf("vae: Evaluate: %w", err)
-		}
-		for i, o := range outs {
-			for _, b := range tensors.MustCopyFlatData[float32](o) {
-				perPoint[i] = append(perPoint[i], float64(b))
-			}
-		}
-	}
-	bounds := make([]Bound, len(ks))
-	for i, k := range ks {
-		bounds[i] = Bound{K: k, PerPoint: perPoint[i]}
-		bounds[i].Mean, bounds[i].StdErr = flowcheck.MeanStdErr(perPoint[i])
-	}
-	return bounds, nil
 }
